@@ -1,0 +1,226 @@
+"""The pytest plugin that runs checks against sandboxed submissions.
+
+One pytest session grades many (student, unit) jobs: every check of a unit
+is parametrised over that unit's jobs (session scope, so pytest keeps one
+sandbox alive while it runs all checks of one submission) and over the run's
+devices. Each check's outcome becomes a plain result dict; the check's own
+source never reaches a message.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+import pytest
+import torch
+
+from autograder.checks import CheckFailure, TrapHit
+from autograder.remote import ImportFailed, Sandbox, SandboxError, StudentError
+from autograder.units import Unit
+from autograder.zygote import Zygote
+
+__all__ = ["Job", "GradingPlugin", "Student", "MissingSubmission"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One student's file for one unit; ``source`` is None when it is missing."""
+
+    student: str
+    unit: Unit
+    source: Path | None
+    problem: str = ""
+
+
+class MissingSubmission(Exception):
+    pass
+
+
+class Student:
+    """The ``student`` fixture: the submission's module, reloaded after a crash."""
+
+    __slots__ = ("_sandbox",)
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        object.__setattr__(self, "_sandbox", sandbox)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        module = self._sandbox.module
+        try:
+            return getattr(module, name)
+        except StudentError as exc:
+            if exc.type == "AttributeError":
+                raise StudentError(f"your file has no {name!r}", {"type": "AttributeError", "message": "define it as the stub does"}) from None
+            raise
+
+    def __repr__(self) -> str:
+        return f"<submission {self._sandbox.source.name}>"
+
+
+def derive_seed(seed: int, *parts: str) -> int:
+    """A stable per-check seed (Python's ``hash`` differs between processes)."""
+    return zlib.crc32("/".join((str(seed), *parts)).encode()) & 0x7FFFFFFF
+
+
+class GradingPlugin:
+    def __init__(
+        self,
+        jobs: list[Job],
+        check_files: dict[Path, Unit],
+        *,
+        devices: list[str],
+        seed: int,
+        zygote: Zygote,
+        hide: list[str],
+        workroot: str,
+    ) -> None:
+        self.jobs, self.check_files = jobs, {p.resolve(): u for p, u in check_files.items()}
+        self.devices, self.seed, self.zygote = devices, seed, zygote
+        self.hide, self.workroot = hide, workroot
+        self.results: list[dict] = []
+        self.on_result = None  # optional callback(result) for progress
+        self._references: dict[Path, ModuleType] = {}
+
+    # -- parametrisation
+
+    def _unit(self, item_or_metafunc: Any) -> Unit:
+        return self.check_files[Path(item_or_metafunc.module.__file__).resolve()]
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check(exercise, points, traps, meta, timeout): a graded check")
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        unit = self._unit(metafunc)
+        jobs = [j for j in self.jobs if j.unit.name == unit.name]
+        metafunc.parametrize("submission", jobs, ids=[j.student for j in jobs], indirect=True, scope="session")
+        if "device" in metafunc.fixturenames:
+            marker = metafunc.definition.get_closest_marker("check")
+            extra = ["meta"] if marker is not None and marker.kwargs.get("meta") else []
+            metafunc.parametrize("device", [*self.devices, *extra])
+
+    # -- fixtures
+
+    @pytest.fixture(scope="session")
+    def submission(self, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+        job: Job = request.param
+        if job.source is None:
+            raise MissingSubmission(job.problem)
+        box = Sandbox(
+            self.zygote,
+            job.source,
+            job.unit.module,
+            limits=job.unit.limits,
+            seed=derive_seed(self.seed, job.student, job.unit.name),
+            cuda="cuda" in self.devices,
+            hide=self.hide,
+            workroot=self.workroot,
+        )
+        yield box
+        box.close()
+
+    @pytest.fixture
+    def sandbox(self, submission: Sandbox, request: pytest.FixtureRequest) -> Sandbox:
+        marker = request.node.get_closest_marker("check")
+        submission.call_seconds = (marker.kwargs.get("timeout") if marker else None) or None
+        return submission
+
+    @pytest.fixture
+    def student(self, sandbox: Sandbox) -> Student:
+        return Student(sandbox)
+
+    @pytest.fixture
+    def gen(self, request: pytest.FixtureRequest) -> torch.Generator:
+        """A CPU generator seeded from the run's seed and the check's name."""
+        return torch.Generator().manual_seed(derive_seed(self.seed, request.node.originalname))
+
+    @pytest.fixture
+    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
+        """The unit's reference solution, imported on the trusted side."""
+        unit = self._unit(request.node)
+        path = unit.solution.resolve()
+        if path not in self._references:
+            spec = importlib.util.spec_from_file_location(f"torchgrade_reference_{unit.module}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._references[path] = module
+        return self._references[path]
+
+    # -- results
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            self._record(item, call, report)
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+        params = item.callspec.params
+        job: Job = params["submission"]
+        marker = item.get_closest_marker("check")
+        if marker is None:
+            return
+        exc = call.excinfo.value if call.excinfo is not None else None
+        status, message, trap_id = classify(exc, job.unit)
+        if report.skipped:
+            status, message = "skipped", str(exc or "")
+        result = {
+            "kind": "check",
+            "student": job.student,
+            "unit": job.unit.name,
+            "check": item.originalname,
+            "exercise": marker.kwargs["exercise"],
+            "device": params.get("device", "cpu"),
+            "max_points": float(marker.kwargs["points"]),
+            "status": status,
+            "message": message,
+            "trap": trap_id,
+            "seconds": round(call.duration, 4),
+        }
+        self.results.append(result)
+        if self.on_result is not None:
+            self.on_result(result)
+
+
+_MAX_MESSAGE = 2000
+
+
+def classify(exc: BaseException | None, unit: Unit) -> tuple[str, str, str | None]:
+    """``(status, message, trap id)`` for a check's outcome."""
+    if exc is None:
+        return "passed", "", None
+    if isinstance(exc, TrapHit):
+        trap = unit.traps.get(exc.trap_id)
+        if trap is None:
+            return "failed", f"[unknown trap {exc.trap_id}] {exc.detail}", exc.trap_id
+        text = f"Trap: {trap.title}. {trap.explain}"
+        return "failed", _cut(f"{text} ({exc.detail})" if exc.detail else text), trap.id
+    if isinstance(exc, (CheckFailure, AssertionError)):
+        return "failed", _cut(str(exc) or "the check's assertion failed"), None
+    if isinstance(exc, StudentError):
+        if exc.type == "NotImplementedError":
+            return "failed", _cut(f"{exc}: the TODO is not done yet"), None
+        tb = f"\n{exc.traceback}" if exc.traceback else ""
+        return "error", _cut(f"{exc}{tb}"), None
+    if isinstance(exc, ImportFailed):
+        return exc.status, _cut(str(exc)), None
+    if isinstance(exc, SandboxError):
+        return exc.status, _cut(str(exc)), None
+    if isinstance(exc, MissingSubmission):
+        return "error", _cut(f"not graded: {exc}"), None
+    if isinstance(exc, pytest.skip.Exception):
+        return "skipped", str(exc), None
+    # Anything else came from using what the submission returned.
+    return "error", _cut(f"the check could not use your result: {type(exc).__name__}: {exc}"), None
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 20] + " ... [cut]"
+

@@ -1,0 +1,367 @@
+"""The trusted side of a sandbox: start it, ask it things, rebuild answers.
+
+``Sandbox`` owns one sandbox process for one submission of one unit. Its
+``module`` is a ``Remote``: attribute access, calls, ``len``, indexing and
+iteration on it go to the sandbox, and what comes back is a plain value
+(``type(x) is torch.Tensor``) or another ``Remote`` for an object that stays
+there. Every failure of the sandbox becomes a ``SandboxError`` whose message
+says what happened; a dead sandbox is started again for the next check.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from autograder import protocol
+from autograder.zygote import Zygote
+
+__all__ = [
+    "Limits",
+    "Remote",
+    "Sandbox",
+    "SandboxError",
+    "StudentError",
+    "SandboxTimeout",
+    "SandboxCrashed",
+    "ImportFailed",
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-sandbox limits; units override them in their metadata."""
+
+    call_seconds: float = 10.0
+    import_seconds: float = 20.0
+    memory_mb: int = 2048
+    cpu_seconds: int = 120
+    processes: int = 64
+    file_mb: int = 64
+    output_kb: int = 64
+    reply_mb: int = 256
+
+
+class SandboxError(Exception):
+    """Something went wrong on the sandbox side; ``status`` is the check status."""
+
+    status = "error"
+
+
+class StudentError(SandboxError):
+    """The submission's code raised an exception."""
+
+    def __init__(self, where: str, error: dict) -> None:
+        self.type = str(error.get("type", "Exception"))
+        self.detail = str(error.get("message", ""))
+        self.traceback = str(error.get("traceback", ""))
+        super().__init__(f"{where} raised {self.type}: {self.detail}".rstrip(": "))
+
+
+class SandboxTimeout(SandboxError):
+    status = "timeout"
+
+
+class SandboxCrashed(SandboxError):
+    pass
+
+
+class ImportFailed(SandboxError):
+    """The submission could not be loaded; every check of it fails."""
+
+    def __init__(self, cause: SandboxError) -> None:
+        self.status = cause.status
+        super().__init__(f"your file could not be loaded: {cause}")
+
+
+_SIGNALS = {
+    signal.SIGKILL: "was killed (SIGKILL), usually for running out of memory",
+    signal.SIGSEGV: "crashed with a segmentation fault",
+    signal.SIGBUS: "crashed with a bus error",
+    signal.SIGABRT: "aborted",
+    signal.SIGXCPU: "used up its CPU-time limit",
+    signal.SIGFPE: "crashed with a floating-point exception",
+}
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped answering"
+    if code in (70, 71):  # sandbox.WARDEN_FAILED / SERVER_FAILED
+        return f"could not be set up (internal error {code}; run with TORCHGRADE_DEBUG_SANDBOX=1 for details)"
+    if code < 0:
+        sig = signal.Signals(-code)
+        return _SIGNALS.get(sig, f"was ended by signal {sig.name}")
+    return f"exited with status {code} (does your code call sys.exit() or os._exit()?)"
+
+
+class Sandbox:
+    """One submission file, loaded in its own sandbox process."""
+
+    def __init__(
+        self,
+        zygote: Zygote,
+        source: Path,
+        module_name: str,
+        *,
+        limits: Limits = Limits(),
+        seed: int = 0,
+        cuda: bool = False,
+        hide: list[str] = (),
+        workroot: str | None = None,
+    ) -> None:
+        self.zygote, self.source, self.module_name = zygote, Path(source), module_name
+        self.limits, self.seed, self.cuda, self.hide = limits, seed, cuda, list(hide)
+        self.workroot = workroot
+        self.generation = 0
+        self.call_seconds: float | None = None  # a check's own limit, if it sets one
+        self.isolated: list[str] = []
+        self.output = ""
+        self._sock: socket.socket | None = None
+        self._pid: int | None = None
+        self._workdir: str | None = None
+        self._import_error: ImportFailed | None = None
+        self._module: Remote | None = None
+
+    # -- life cycle
+
+    @property
+    def alive(self) -> bool:
+        return self._sock is not None
+
+    @property
+    def workdir(self) -> Path:
+        """A folder the sandbox can read: checks write data files here."""
+        self.module  # noqa: B018 - make sure a sandbox runs
+        return Path(self._workdir)
+
+    @property
+    def module(self) -> Remote:
+        """The submission's module, loading it (again) if no sandbox runs."""
+        if self._import_error is not None:
+            raise self._import_error
+        if not self.alive:
+            self._start()
+        return self._module
+
+    def _start(self) -> None:
+        self.generation += 1
+        self._workdir = tempfile.mkdtemp(prefix="sandbox-", dir=self.workroot)
+        os.chmod(self._workdir, 0o700)
+        shutil.copyfile(self.source, os.path.join(self._workdir, self.module_name + ".py"))
+        ours, theirs = socket.socketpair()
+        spec = {
+            "workdir": self._workdir,
+            "module_file": self.module_name + ".py",
+            "module_name": self.module_name,
+            "seed": self.seed,
+            "cuda": self.cuda,
+            "hide": self.hide,
+            "limits": asdict(self.limits) | {"cpu_seconds": int(self.limits.cpu_seconds)},
+            "max_bytes": self.limits.reply_mb << 20,
+        }
+        self._pid = self.zygote.fork(spec, theirs)
+        theirs.close()
+        self._sock = ours
+        try:
+            hello = self._request({"op": "hello"}, "starting", self.limits.import_seconds)
+            self.isolated = hello["isolated"]
+            tag = self._request({"op": "import"}, "importing your file", self.limits.import_seconds)["value"]
+            self._module = self._rebuild(tag, [])
+        except SandboxError as exc:
+            self._import_error = ImportFailed(exc)
+            raise self._import_error from None
+
+    def stop(self, reason: str | None = None) -> int | None:
+        """Stop the sandbox and everything it started; return its exit code."""
+        if self._sock is None:
+            return None
+        self._sock.close()
+        self._sock = None
+        code = None
+        if reason is None:  # it closed its socket or we did: give it a moment
+            code = self.zygote.reap(self._pid, wait_s=1.0)
+        _killpg(self._pid)
+        if code is None:
+            code = self.zygote.reap(self._pid)
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        return code
+
+    def close(self) -> None:
+        self.stop()
+
+    # -- requests
+
+    def _request(self, header: dict, what: str, timeout: float, blobs: list = ()) -> dict:
+        sock = self._sock
+        sock.settimeout(timeout)
+        try:
+            protocol.send_frame(sock, header, list(blobs))
+            reply, self._last_blobs = protocol.recv_frame(sock, self.limits.reply_mb << 20)
+        except (socket.timeout, TimeoutError):
+            self.stop(reason="timeout")
+            raise SandboxTimeout(f"{what} took longer than {timeout:g} s and was stopped") from None
+        except (EOFError, ConnectionError, protocol.ProtocolError) as exc:
+            detail = f" ({exc})" if isinstance(exc, protocol.ProtocolError) else ""
+            code = self.stop()
+            raise SandboxCrashed(f"while {what}, the sandbox {describe_exit(code)}{detail}") from None
+        self.output = (self.output + str(reply.get("output", "")))[-(self.limits.output_kb << 10):]
+        if not reply.get("ok"):
+            raise StudentError(what, reply.get("error") or {})
+        return reply
+
+    def ask(self, what: str, header: dict, payload: tuple = ()) -> Any:
+        """Send one request about ``what``; rebuild its answer."""
+        module = self.module
+        blobs: list = []
+        originals: dict[str, Any] = {}
+        if payload:
+            args, kwargs = payload
+            ctx = protocol.EncodeContext(blobs, handle=self._reference)
+            header["args"] = [protocol.encode(a, ctx) for a in args]
+            header["kwargs"] = {str(k): protocol.encode(v, ctx) for k, v in kwargs.items()}
+            originals = dict(_walk(list(args), "")) | dict(_walk(dict(kwargs), ""))
+        reply = self._request(header, what, self.call_seconds or self.limits.call_seconds, blobs)
+        del module
+        if reply.get("stop"):
+            raise StopIteration
+        blobs_in = self._last_blobs
+        for change in reply.get("mutated", []):
+            _apply(originals.get(change.get("path")), self._rebuild(change.get("value"), blobs_in))
+        return self._rebuild(reply.get("value"), blobs_in)
+
+    def make(self, path: str, *args: Any, **kwargs: Any) -> Any:
+        """Build a torch object inside the sandbox: ``make("torch.nn.Linear", 3, 1)``."""
+        return self.ask(f"making {path}", {"op": "make", "path": path}, (args, kwargs))
+
+    def _reference(self, obj: Any) -> dict:
+        if isinstance(obj, Remote) and obj._sandbox is self and obj._generation == self.generation:
+            return {"t": "ref", "id": obj._id}
+        raise protocol.ProtocolError(f"a {type(obj).__name__} cannot be passed into the sandbox")
+
+    def _rebuild(self, tag: Any, blobs: list) -> Any:
+        ctx = protocol.DecodeContext(blobs, handle=self._remote)
+        try:
+            return protocol.decode(tag, ctx)
+        except protocol.ProtocolError as exc:
+            self.stop(reason="protocol")
+            raise SandboxCrashed(f"the sandbox sent a value that breaks the protocol: {exc}") from None
+
+    def _remote(self, tag: dict) -> Remote:
+        if tag.get("t") != "handle" or type(tag.get("id")) is not int:
+            raise protocol.ProtocolError("bad handle")
+        mro = tag.get("mro")
+        if not (isinstance(mro, list) and all(type(m) is str for m in mro)):
+            raise protocol.ProtocolError("bad handle")
+        return Remote(self, tag["id"], tuple(mro), bool(tag.get("callable")))
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _walk(value: Any, path: str) -> list[tuple[str, Any]]:
+    if type(value) in (torch.Tensor, torch.nn.Parameter, np.ndarray):
+        return [(path, value)]
+    items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else ()
+    found: list[tuple[str, Any]] = []
+    for key, item in items:
+        found += _walk(item, f"{path}.{key}" if path else str(key))
+    return found
+
+
+def _apply(original: Any, new: Any) -> None:
+    """Mirror an in-place change the sandbox made to an argument we passed."""
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.flags.writeable and original.shape == new.shape:
+            original[...] = new
+    elif isinstance(original, torch.Tensor) and type(new) is torch.Tensor:
+        if original.shape == new.shape and original.dtype == new.dtype and original.device.type != "meta":
+            with torch.no_grad():
+                original.copy_(new.detach())
+            if new.grad is not None and original.requires_grad and original.is_leaf:
+                original.grad = new.grad.to(original.device)
+
+
+class Remote:
+    """An object that lives in the sandbox, reached through requests."""
+
+    __slots__ = ("_sandbox", "_id", "_mro", "_callable", "_generation", "_label")
+
+    def __init__(self, sandbox: Sandbox, oid: int, mro: tuple[str, ...], is_callable: bool) -> None:
+        object.__setattr__(self, "_label", mro[0].rpartition(".")[2] if mro else "?")
+        object.__setattr__(self, "_sandbox", sandbox)
+        object.__setattr__(self, "_id", oid)
+        object.__setattr__(self, "_mro", mro)
+        object.__setattr__(self, "_callable", is_callable)
+        object.__setattr__(self, "_generation", sandbox.generation)
+
+    @property
+    def remote_type(self) -> str:
+        """``module.QualName`` of the object's class in the sandbox."""
+        return self._mro[0] if self._mro else "?"
+
+    def is_instance(self, qualified: str) -> bool:
+        """Whether the object's class derives from ``qualified`` (e.g. ``torch.nn.modules.module.Module``)."""
+        return qualified in self._mro
+
+    def _ask(self, what: str, op: str, *args: Any, **kwargs: Any) -> Any:
+        if self._generation != self._sandbox.generation:
+            raise SandboxError("this object was lost when the sandbox was restarted after a failure")
+        return self._sandbox.ask(what, {"op": op, "id": self._id} | kwargs.pop("_header", {}), (args, kwargs) if args or kwargs else ())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_torchgrade") or name.startswith("__"):
+            raise AttributeError(name)
+        value = self._ask(f"reading .{name}", "getattr", _header={"name": name})
+        if isinstance(value, Remote):
+            object.__setattr__(value, "_label", name)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._ask(f"setting .{name}", "setattr", value, _header={"name": name})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._ask(f"{self._label}()", "call", *args, **kwargs)
+
+    def __len__(self) -> int:
+        n = self._ask(f"len() of your {self._label}", "len")
+        if type(n) is not int:
+            raise SandboxError(f"len() of a {self.remote_type} returned a {type(n).__name__}")
+        return n
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._ask(f"indexing your {self._label}", "getitem", key)
+
+    def __iter__(self) -> Iterator[Any]:
+        it = self._ask(f"iterating over your {self._label}", "iter")
+        while True:
+            try:
+                yield it._ask(f"iterating over your {self._label}", "next")
+            except StopIteration:
+                return
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash((id(self._sandbox), self._id))
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{self.remote_type} in the sandbox>"

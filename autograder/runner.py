@@ -1,0 +1,178 @@
+"""Running checks: the typed API under every command.
+
+``run_jobs`` grades (student, unit) jobs with pytest sessions, in this
+process or spread over worker processes that each keep one zygote. Results
+are plain dicts; ``scoring.score`` turns them into scores.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import redirect_stdout, redirect_stderr
+from dataclasses import dataclass, field
+from io import StringIO
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Literal
+
+import pytest
+import torch
+
+from autograder.plugin import GradingPlugin, Job
+from autograder.units import Course, Unit, UnitError
+from autograder.zygote import Zygote
+
+__all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_seed", "cuda_note"]
+
+Which = Literal["hidden", "public", "auto"]
+Progress = Callable[[int, int], None]
+
+
+class GradingError(Exception):
+    """The run itself cannot go on (bad settings, broken checks): say why."""
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a run needs besides the jobs; defaults live here only."""
+
+    devices: tuple[str, ...] = ("cpu",)
+    seed: int = 0
+    workers: int = 1
+    which: Which = "auto"
+    hide: tuple[str, ...] = field(default_factory=tuple)
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(1, 2**31)
+
+
+def resolve_devices(requested: list[str] | None = None, require_cuda: bool = False) -> tuple[str, ...]:
+    """The run's devices: ``cpu`` always, ``cuda`` when asked for (default) and present."""
+    wanted = list(requested) if requested else ["cpu", "cuda"]
+    unknown = set(wanted) - {"cpu", "cuda"}
+    if unknown:
+        raise GradingError(f"unknown device(s) {sorted(unknown)}: use cpu and/or cuda")
+    has_cuda = torch.cuda.is_available()
+    if require_cuda and not has_cuda:
+        raise GradingError("CUDA is required (--require-cuda) but torch.cuda.is_available() is False on this machine")
+    return ("cpu", "cuda") if has_cuda and ("cuda" in wanted or require_cuda) else ("cpu",)
+
+
+def cuda_note(devices: tuple[str, ...]) -> str:
+    if "cuda" in devices:
+        return f"cuda: {torch.cuda.get_device_name(0)}, GPU checks run"
+    return "cuda: not available, GPU checks not run"
+
+
+def check_files(units: list[Unit], which: Which) -> dict[Path, Unit]:
+    files: dict[Path, Unit] = {}
+    for unit in units:
+        hidden = unit.hidden_checks.is_file()
+        if which == "hidden" or (which == "auto" and hidden):
+            if not hidden:
+                raise GradingError(f"{unit.name}: no hidden checks at {unit.hidden_checks}")
+            files[unit.hidden_checks] = unit
+        else:
+            if not unit.public_checks.is_file():
+                raise GradingError(f"{unit.name}: no public checks at {unit.public_checks}")
+            files[unit.public_checks] = unit
+    return files
+
+
+def run_jobs(course: Course, jobs: list[Job], settings: RunSettings, progress: Progress | None = None) -> list[dict]:
+    """Grade every job; return one result dict per (job, check, device)."""
+    if not jobs:
+        return []
+    students = sorted({j.student for j in jobs})
+    workers = max(1, min(settings.workers, len(students)))
+    size = max(1, min(16, len(students) // (workers * 4) or 1))
+    groups = [students[i : i + size] for i in range(0, len(students), size)]
+    chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
+    results: list[dict] = []
+    done = 0
+    if workers == 1:
+        for chunk in chunks:
+            results += _session(course, chunk, settings)
+            done += len(chunk)
+            if progress:
+                progress(done, len(jobs))
+        return results
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+        futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
+        for future in as_completed(futures):
+            results += future.result()
+            done += len(futures[future])
+            if progress:
+                progress(done, len(jobs))
+    return results
+
+
+# Each worker process keeps one zygote and one scratch folder for all its sessions.
+_ZYGOTE: Zygote | None = None
+_SCRATCH: tempfile.TemporaryDirectory | None = None
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+
+
+def _resources() -> tuple[Zygote, str]:
+    global _ZYGOTE, _SCRATCH
+    if _ZYGOTE is None:
+        _ZYGOTE = Zygote()
+        _SCRATCH = tempfile.TemporaryDirectory(prefix="torchgrade-")
+        os.chmod(_SCRATCH.name, 0o711)  # sandboxes run as another user: let them reach their folder
+    return _ZYGOTE, _SCRATCH.name
+
+
+def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
+    """One pytest session over ``jobs``; runs in this process or a worker."""
+    zygote, scratch = _resources()
+    units = list({j.unit.name: j.unit for j in jobs}.values())
+    files = check_files(units, settings.which)
+    hide = [*settings.hide, str(course.root / "solutions"), str(course.root / "checks"), scratch]
+    plugin = GradingPlugin(
+        jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote, hide=hide, workroot=scratch
+    )
+    collector = _Collector()
+    ini = Path(scratch) / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    args = [
+        *(str(f) for f in files),
+        "-c", str(ini), "--rootdir", str(course.root),
+        "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+        "-q", "--no-header", "-o", "console_output_style=classic",
+    ]  # fmt: skip
+    sink = StringIO()
+    with redirect_stdout(sink), redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin, collector])
+    if collector.errors:
+        raise GradingError("the checks could not be collected:\n" + "\n".join(collector.errors))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise GradingError(f"pytest ended with {code!r}:\n{sink.getvalue()[-3000:]}")
+    return plugin.results
+
+
+class _Collector:
+    """Collects collection errors (a broken check file is the course's bug)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+def load_units(course: Course, names: list[str] | None) -> list[Unit]:
+    if not names:
+        return list(course.units)
+    try:
+        return [course.unit(n) for n in names]
+    except UnitError as exc:
+        raise GradingError(str(exc)) from None

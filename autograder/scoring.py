@@ -1,0 +1,68 @@
+"""Scores from check results.
+
+A check earns its points only where it passed on every device it ran on.
+Each (check, device) row carries an equal share of the check's points, so the
+rows of a unit add up to its score.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from autograder.plugin import Job
+
+__all__ = ["UnitScore", "score"]
+
+
+@dataclass
+class UnitScore:
+    student: str
+    unit: str
+    score: float
+    max_score: float
+    problem: str  # why the file was not graded, or ""
+    checks: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
+
+
+def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore]]:
+    """``{student: {unit: UnitScore}}`` for every job, results or not."""
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in results:
+        rows[(r["student"], r["unit"])].append(r)
+    out: dict[str, dict[str, UnitScore]] = defaultdict(dict)
+    for job in jobs:
+        got = rows.get((job.student, job.unit.name), [])
+        out[job.student][job.unit.name] = _unit_score(job, got)
+    return dict(out)
+
+
+def _unit_score(job: Job, rows: list[dict]) -> UnitScore:
+    by_check: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_check[r["check"]].append(r)
+    total = maximum = 0.0
+    checks = []
+    for name, runs in by_check.items():
+        points = runs[0]["max_points"]
+        earned = points if all(r["status"] == "passed" for r in runs) else 0.0
+        total += earned
+        maximum += points
+        share = 1.0 / len(runs)
+        for r in sorted(runs, key=lambda r: r["device"]):
+            checks.append(
+                {
+                    "id": f"{job.unit.name}::{name}",
+                    "exercise": r["exercise"],
+                    "device": r["device"],
+                    "points": round(earned * share, 6),
+                    "max_points": round(points * share, 6),
+                    "status": r["status"],
+                    "message": r["message"],
+                    "trap": r["trap"],
+                }
+            )
+    return UnitScore(job.student, job.unit.name, round(total, 6), round(maximum, 6), job.problem, checks)
