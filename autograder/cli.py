@@ -1,0 +1,178 @@
+"""``torchgrade``: the command line, a thin layer over ``autograder.grading``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from autograder.devcheck import prove_unit
+from autograder.grading import check_work, grade_class, load_progress
+from autograder.intake import IntakeError
+from autograder.report import class_table, unit_table
+from autograder.runner import GradingError, RunSettings, cuda_note, load_units, new_seed, resolve_devices
+from autograder.units import Course, UnitError, find_course, load_course
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+_course_option = click.option(
+    "--course", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="The course folder (the one with assignments/). Default: the nearest one at or above the current folder.",
+)  # fmt: skip
+_seed_option = click.option("--seed", type=int, default=None, help="Seed for the checks' inputs; a run prints its seed so that --seed reproduces it.")
+
+
+def _course(path: Path | None) -> Course:
+    return load_course(find_course(path) if path is None else path.resolve())
+
+
+def _devices(value: str | None, require_cuda: bool) -> tuple[str, ...]:
+    return resolve_devices(value.split(",") if value else None, require_cuda)
+
+
+def _bar(total_label: str) -> Progress:
+    return Progress(
+        TextColumn(total_label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="torchgrade")
+def main() -> None:
+    """Auto-graded PyTorch exercises: check your work, grade a class."""
+
+
+@main.command("list")
+@_course_option
+def list_units(course: Path | None) -> None:
+    """List the units and exercises, with what you have passed."""
+    c = _course(course)
+    progress = load_progress(c)
+    table = Table(title=f"Units in {c.root}")
+    for col in ("unit", "exercises", "points", "your last check"):
+        table.add_column(col)
+    for u in c.units:
+        done = progress.get(u.name, {}).get("exercises", {})
+        marks = " ".join(("[green]✓[/]" if done.get(e.name) else "[red]✗[/]" if e.name in done else "·") + e.name for e in u.exercises)
+        got = progress.get(u.name)
+        table.add_row(f"{u.name}\n[dim]{escape(u.title)}[/]", marks, f"{u.max_score:g}", f"{got['score']:g}/{got['max_score']:g}" if got else "not checked")
+    console.print(table)
+
+
+@main.command()
+@click.argument("unit", required=False)
+@click.option("--file", "file", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Check this file instead of the one in assignments/ (needs UNIT unless the name says it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--public", is_flag=True, help="Run only the public checks, as a student release does.")
+@_seed_option
+@_course_option
+def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed: int | None, course: Path | None) -> None:
+    """Check your work on UNIT (or on every unit). Exit status 0 only if all checks pass."""
+    c = _course(course)
+    if file is not None and unit is None:
+        found = c.for_file(file.name)
+        if found is None:
+            raise click.UsageError(f"{file.name} is not a unit's file name; name the unit: torchgrade check UNIT --file {file}")
+        unit = found.name
+    units = load_units(c, [unit] if unit else None)
+    settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), which="public" if public else "auto")
+    if not as_json:
+        err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}")
+    with _bar("checking") as bar:
+        task = bar.add_task("checking", total=len(units))
+        result = check_work(c, units, settings, file, progress=lambda done, total: bar.update(task, completed=done))
+    if as_json:
+        doc = {"seed": result.seed, "devices": list(result.devices), "passed": result.passed,
+               "units": {n: s.as_dict() for n, s in result.scores.items()}}  # fmt: skip
+        click.echo(json.dumps(doc, indent=1))
+    else:
+        for u in units:
+            console.print(unit_table(u, result.scores[u.name]))
+        total = sum(s.score for s in result.scores.values())
+        most = sum(s.max_score for s in result.scores.values())
+        console.print(f"[bold]{total:g}/{most:g}[/] points" + ("  [green]all checks pass[/]" if result.passed else ""))
+    sys.exit(0 if result.passed else 1)
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for grades.json and grades.csv.")
+@click.option("--workers", type=int, default=None, help="Parallel graders. Default: the number of cores.")
+@click.option("--devices", default=None, help="Comma-separated devices, e.g. cpu,cuda. Default: cpu, and cuda when available.")
+@click.option("--require-cuda", is_flag=True, help="Fail the run if CUDA is not available.")
+@click.option("--units", "unit_names", default=None, help="Comma-separated units to grade. Default: all.")
+@_seed_option
+@_course_option
+def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, seed: int | None, course: Path | None) -> None:
+    """Grade a class: SUBMISSIONS/<student>/ holds each student's unit files (.py or .ipynb)."""
+    c = _course(course)
+    units = load_units(c, unit_names.split(",") if unit_names else None)
+    settings = RunSettings(
+        devices=_devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),
+        workers=workers or os.cpu_count() or 1, which="hidden",
+    )  # fmt: skip
+    err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}  ·  {settings.workers} workers")
+    with _bar("grading") as bar:
+        task = bar.add_task("grading", total=None)
+        result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(class_table(result.document))
+    for note in result.document["notes"]:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    console.print(f"wrote {result.json_path} and {result.csv_path}")
+
+
+@main.command()
+@click.argument("unit")
+@click.argument("exercise", required=False)
+@_course_option
+def hint(unit: str, exercise: str | None, course: Path | None) -> None:
+    """Show the hints of UNIT (or of one EXERCISE in it)."""
+    u = _course(course).unit(unit)
+    for ex in u.exercises:
+        if exercise in (None, ex.name):
+            console.print(f"[bold]{ex.name}[/] ({ex.points:g} points): {escape(ex.title)}\n  {escape(ex.hint or 'no hint')}")
+
+
+@main.group()
+def dev() -> None:
+    """Tools for course authors."""
+
+
+@dev.command("check")
+@click.argument("units", nargs=-1)
+@_seed_option
+@_course_option
+def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> None:
+    """Prove that each stub scores 0, each solution full marks, and each trap mutant loses exactly its checks."""
+    c = _course(course)
+    settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed())
+    err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}")
+    bad = 0
+    for u in load_units(c, list(units) or None):
+        proof = prove_unit(c, u, settings)
+        mark = "[green]ok[/]" if proof.ok else "[red]FAILED[/]"
+        console.print(f"{mark} {u.name}")
+        for line in proof.lines:
+            console.print(f"    {escape(line)}")
+        for p in proof.problems:
+            console.print(f"    [red]✗[/] {escape(p)}")
+        bad += not proof.ok
+    sys.exit(1 if bad else 0)
+
+
+def run() -> None:
+    """Entry point: user errors become one clear line and exit status 2."""
+    try:
+        main(standalone_mode=True)
+    except (UnitError, GradingError, IntakeError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(2)

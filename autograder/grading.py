@@ -1,0 +1,113 @@
+"""The typed API behind the commands: grade a class, check one student's work.
+
+``grade_class`` is what ``torchgrade grade`` runs; ``check_work`` is what
+``torchgrade check`` runs. Both return plain data; the CLI only renders it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.intake import discover
+from autograder.plugin import Job
+from autograder.report import grades_document, write_grades
+from autograder.runner import Progress, RunSettings, cuda_note, run_jobs
+from autograder.scoring import UnitScore, score
+from autograder.units import Course, Unit
+
+__all__ = ["GradeResult", "CheckResult", "grade_class", "check_work", "load_progress", "PROGRESS_FILE"]
+
+PROGRESS_FILE = Path(".torchgrade") / "progress.json"
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    document: dict  # the grades.json content
+    json_path: Path
+    csv_path: Path
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    scores: dict[str, UnitScore]  # by unit name
+    units: list[Unit]
+    devices: tuple[str, ...]
+    seed: int
+
+    @property
+    def passed(self) -> bool:
+        return all(s.score == s.max_score and not s.problem for s in self.scores.values())
+
+
+def grade_class(
+    course: Course,
+    submissions: Path,
+    out: Path,
+    units: list[Unit],
+    settings: RunSettings,
+    progress: Progress | None = None,
+) -> GradeResult:
+    """Grade ``SUBMISSIONS/<student>/`` for ``units``; write grades.json and grades.csv to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()))
+    settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
+    with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
+        intake = discover(course, submissions, units, Path(staging))
+        results = run_jobs(course, intake.jobs, settings, progress)
+    doc = grades_document(
+        score(intake.jobs, results), units, seed=settings.seed, devices=settings.devices,
+        cuda=cuda_note(settings.devices), notes=intake.notes,
+    )  # fmt: skip
+    json_path, csv_path = write_grades(doc, out)
+    return GradeResult(doc, json_path, csv_path)
+
+
+def check_work(
+    course: Course,
+    units: list[Unit],
+    settings: RunSettings,
+    file: Path | None = None,
+    progress: Progress | None = None,
+) -> CheckResult:
+    """Check the student's files in ``assignments/`` (or ``file`` for one unit)."""
+    jobs = []
+    for unit in units:
+        path = file if file is not None else unit.stub
+        if not path.is_file():
+            jobs.append(Job("you", unit, None, f"missing: {path} does not exist"))
+        else:
+            jobs.append(Job("you", unit, path))
+    results = run_jobs(course, jobs, settings, progress)
+    scores = score(jobs, results).get("you", {})
+    _save_progress(course, scores)
+    return CheckResult(scores, units, settings.devices, settings.seed)
+
+
+def _save_progress(course: Course, scores: dict[str, UnitScore]) -> None:
+    """Remember which exercises pass, for ``torchgrade list``."""
+    path = course.root / PROGRESS_FILE
+    known = load_progress(course)
+    for name, s in scores.items():
+        exercises: dict[str, bool] = {}
+        for row in s.checks:
+            exercises[row["exercise"]] = exercises.get(row["exercise"], True) and row["status"] == "passed"
+        known[name] = {"score": s.score, "max_score": s.max_score, "exercises": exercises}
+    try:
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only checkout still checks; it just does not remember
+
+
+def load_progress(course: Course) -> dict:
+    try:
+        return json.loads((course.root / PROGRESS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+

@@ -1,0 +1,123 @@
+"""Grade documents and their renderings: grades.json, grades.csv, tables.
+
+``grades_document`` is the one structure every output is made from; its
+schema is the one in ``design.md`` (per student and unit: ``score``,
+``max_score`` and per check ``id``, ``device``, ``points``, ``max_points``,
+``status``, ``message``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import platform
+from pathlib import Path
+
+import torch
+from rich.markup import escape
+from rich.table import Table
+
+from autograder.scoring import UnitScore
+from autograder.units import Unit
+
+__all__ = ["grades_document", "write_grades", "class_table", "unit_table", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+_STATUS_STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "yellow", "skipped": "dim"}
+
+
+def grades_document(
+    scores: dict[str, dict[str, UnitScore]],
+    units: list[Unit],
+    *,
+    seed: int,
+    devices: tuple[str, ...],
+    cuda: str,
+    notes: list[str] = (),
+) -> dict:
+    from autograder import __version__
+
+    students = {}
+    for student in sorted(scores):
+        per_unit = {u.name: scores[student][u.name].as_dict() for u in units if u.name in scores[student]}
+        students[student] = {
+            "total": round(sum(s["score"] for s in per_unit.values()), 6),
+            "max_total": round(sum(s["max_score"] for s in per_unit.values()), 6),
+            "units": per_unit,
+        }
+    return {
+        "schema": SCHEMA_VERSION,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "devices": list(devices),
+        "cuda": cuda,
+        "versions": {"torchgrade": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "units": [{"name": u.name, "title": u.title, "max_score": u.max_score} for u in units],
+        "notes": list(notes),
+        "students": students,
+    }
+
+
+def write_grades(doc: dict, out: Path) -> tuple[Path, Path]:
+    """Write ``grades.json`` and ``grades.csv`` (a row per student, a column per unit, the total)."""
+    out.mkdir(parents=True, exist_ok=True)
+    js, cs = out / "grades.json", out / "grades.csv"
+    js.write_text(json.dumps(doc, indent=1) + "\n")
+    names = [u["name"] for u in doc["units"]]
+    with cs.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student", *names, "total", "max_total"])
+        for student, row in doc["students"].items():
+            cells = [_fmt(row["units"][n]["score"]) if n in row["units"] else "" for n in names]
+            w.writerow([student, *cells, _fmt(row["total"]), _fmt(row["max_total"])])
+    return js, cs
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def class_table(doc: dict) -> Table:
+    names = [u["name"] for u in doc["units"]]
+    table = Table(title=f"Grades (seed {doc['seed']}, devices {', '.join(doc['devices'])})")
+    table.add_column("student")
+    for u in doc["units"]:
+        table.add_column(f"{u['name']}\n/{u['max_score']:g}", justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for student, row in doc["students"].items():
+        cells = []
+        for n in names:
+            s = row["units"].get(n)
+            if s is None:
+                cells.append("")
+            elif s["problem"]:
+                cells.append("[magenta]missing[/]" if s["problem"].startswith("missing") else "[magenta]unreadable[/]")
+            else:
+                colour = "green" if s["score"] == s["max_score"] else "red" if s["score"] == 0 else "yellow"
+                cells.append(f"[{colour}]{s['score']:g}[/]")
+        table.add_row(student, *cells, f"{row['total']:g}/{row['max_total']:g}")
+    return table
+
+
+def unit_table(unit: Unit, score: UnitScore) -> Table:
+    """Per exercise: status, points, and the messages of what failed."""
+    table = Table(title=f"{unit.name}: {unit.title}  [{score.score:g}/{score.max_score:g}]", show_lines=True)
+    table.add_column("exercise")
+    table.add_column("points", justify="right")
+    table.add_column("result")
+    for ex in unit.exercises:
+        rows = [r for r in score.checks if r["exercise"] == ex.name]
+        got = sum(r["points"] for r in rows)
+        bad = [r for r in rows if r["status"] != "passed"]
+        if not bad:
+            result = "[green]passed[/]"
+        else:
+            seen = []
+            for r in bad:
+                line = f"[{_STATUS_STYLE[r['status']]}]{r['status']}[/] {escape('[' + r['device'] + ']')} {escape(r['message'])}"
+                if line not in seen:
+                    seen.append(line)
+            result = "\n".join(seen[:3]) + (f"\n[dim]hint: {escape(ex.hint)}[/]" if ex.hint else "")
+        table.add_row(f"{ex.name}\n[dim]{ex.title}[/]", f"{got:g}/{ex.points:g}", result)
+    return table
