@@ -131,7 +131,7 @@ def as_tensor(actual: Any, what: str = "the result") -> torch.Tensor:
         _todo(what)
     if type(actual) is torch.Tensor:
         return actual
-    if isinstance(actual, Remote) and actual.is_instance("torch._tensor.Tensor"):
+    if isinstance(actual, Remote) and actual.is_instance("torch.Tensor"):
         fail(f"{what} is a {actual.remote_type}, a torch.Tensor subclass: return a plain torch.Tensor")
     fail(f"{what} should be a torch.Tensor, got {describe(actual)}")
 

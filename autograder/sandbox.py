@@ -41,7 +41,7 @@ _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REC, _MS_PRIVATE = 0x4000, 0x40000
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _NOBODY = 65534
 
 
@@ -97,11 +97,42 @@ def _hide(libc: ctypes.CDLL, spec: Spec) -> bool:
     """
     if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         return False
-    ok = True
+    ok = _expose_python(libc) if os.geteuid() == 0 else True
     for path in spec.get("hide", []):
         if os.path.isdir(path):
             flags = _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
             ok &= libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, b"size=4k") == 0
+    return ok
+
+
+def _expose_python(libc: ctypes.CDLL) -> bool:
+    """Let the unprivileged server reach the Python installation, and only it.
+
+    Python may live under a folder others cannot enter (``/root`` is 0700), so
+    its lazy imports would fail once the server drops to nobody. Each such
+    folder is covered with a tmpfs that anyone may enter, and only the child
+    folders on the way to Python are bound back in from the original.
+    """
+    blocked: dict[str, set[str]] = {}
+    for path in {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, *sys.path) if p}:
+        parts = path.split(os.sep)[1:]
+        for i in range(len(parts) - 1):
+            folder = os.sep + os.path.join(*parts[: i + 1])
+            if os.path.isdir(folder) and not os.stat(folder).st_mode & 0o001:
+                blocked.setdefault(folder, set()).add(parts[i + 1])
+                break
+    ok = True
+    for folder in sorted(blocked, key=len):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            ok &= libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=64k") == 0
+            for child in sorted(blocked[folder]):
+                target = os.path.join(folder, child)
+                os.mkdir(target)
+                source = f"/proc/self/fd/{fd}/{child}".encode()
+                ok &= libc.mount(source, target.encode(), None, _MS_BIND | _MS_REC, None) == 0
+        finally:
+            os.close(fd)
     return ok
 
 
@@ -215,7 +246,7 @@ class _Server:
         while True:
             try:
                 header, blobs = protocol.recv_frame(self.sock, self.spec["max_bytes"])
-            except EOFError:
+            except (EOFError, ConnectionError):
                 return
             reply, out_blobs = self.answer(header, blobs)
             reply["output"] = self.out.take()
