@@ -1,3 +1,3 @@
-from autograder.cli import run
+from autograder.cli import main
 
-run()
+main()

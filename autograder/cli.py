@@ -45,7 +45,21 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UserError(click.ClickException):
+    """A problem with the input or the course: one clear line, exit status 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (UnitError, GradingError, IntakeError) as exc:
+            raise _UserError(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="torchgrade")
 def main() -> None:
     """Auto-graded PyTorch exercises: check your work, grade a class."""
@@ -142,7 +156,7 @@ def hint(unit: str, exercise: str | None, course: Path | None) -> None:
             console.print(f"[bold]{ex.name}[/] ({ex.points:g} points): {escape(ex.title)}\n  {escape(ex.hint or 'no hint')}")
 
 
-@main.group()
+@main.group(cls=_Group)
 def dev() -> None:
     """Tools for course authors."""
 
@@ -167,12 +181,3 @@ def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> 
             console.print(f"    [red]✗[/] {escape(p)}")
         bad += not proof.ok
     sys.exit(1 if bad else 0)
-
-
-def run() -> None:
-    """Entry point: user errors become one clear line and exit status 2."""
-    try:
-        main(standalone_mode=True)
-    except (UnitError, GradingError, IntakeError) as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}")
-        sys.exit(2)

@@ -90,14 +90,14 @@ class GradingPlugin:
 
     # -- parametrisation
 
-    def _unit(self, item_or_metafunc: Any) -> Unit:
-        return self.check_files[Path(item_or_metafunc.module.__file__).resolve()]
+    def _unit(self, node: Any) -> Unit:
+        return self.check_files[Path(node.path).resolve()]
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "check(exercise, points, traps, meta, timeout): a graded check")
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        unit = self._unit(metafunc)
+        unit = self._unit(metafunc.definition)
         jobs = [j for j in self.jobs if j.unit.name == unit.name]
         metafunc.parametrize("submission", jobs, ids=[j.student for j in jobs], indirect=True, scope="session")
         if "device" in metafunc.fixturenames:

@@ -146,7 +146,7 @@ def tensor_bytes(t: torch.Tensor) -> memoryview:
         cpu = cpu.view(torch.int16)
     if cpu.dtype == torch.bool:
         cpu = cpu.view(torch.uint8)
-    return memoryview(cpu.numpy()).cast("B")
+    return memoryview(cpu.numpy().reshape(-1)).cast("B")
 
 
 Extent = tuple[int, int]
@@ -223,7 +223,7 @@ def encode(value: Any, ctx: EncodeContext, depth: int = 0) -> dict:
     if kind in (torch.Tensor, torch.nn.Parameter):
         return _encode_tensor(value, ctx, depth)
     if kind is np.ndarray and value.dtype.name in _NP_DTYPES:
-        ctx.blobs.append(memoryview(np.ascontiguousarray(value)).cast("B"))
+        ctx.blobs.append(memoryview(np.ascontiguousarray(value).reshape(-1)).cast("B"))
         return {
             "t": "ndarray",
             "dtype": value.dtype.name,

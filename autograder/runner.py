@@ -8,6 +8,7 @@ are plain dicts; ``scoring.score`` turns them into scores.
 from __future__ import annotations
 
 import os
+import sys
 import random
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,7 +23,7 @@ import pytest
 import torch
 
 from autograder.plugin import GradingPlugin, Job
-from autograder.units import Course, Unit, UnitError
+from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote
 
 __all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_seed", "cuda_note"]
@@ -148,6 +149,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
         "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
         "-q", "--no-header", "-o", "console_output_style=classic",
     ]  # fmt: skip
+    _forget_check_modules()
     sink = StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
         code = pytest.main(args, plugins=[plugin, collector])
@@ -156,6 +158,13 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise GradingError(f"pytest ended with {code!r}:\n{sink.getvalue()[-3000:]}")
     return plugin.results
+
+
+def _forget_check_modules() -> None:
+    """Drop check modules of earlier sessions: pytest would reuse them by name."""
+    for name, module in list(sys.modules.items()):
+        if os.path.basename(getattr(module, "__file__", None) or "") in (HIDDEN_CHECKS, PUBLIC_CHECKS):
+            del sys.modules[name]
 
 
 class _Collector:

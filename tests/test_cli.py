@@ -1,0 +1,96 @@
+"""The command line: help everywhere, exit statuses, outputs, seeds."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from autograder.cli import main
+from tests.test_hostile import FIXTURE, SOLVED
+
+
+@pytest.fixture
+def course(tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", [[], ["list"], ["check"], ["grade"], ["hint"], ["dev"], ["dev", "check"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_check_stub_fails_and_solution_passes(course):
+    """Exit status 0 only when everything passes; --json gives the results."""
+    stub = run("check", "01_toy", "--course", str(course), "--json", "--seed", "3")
+    assert stub.exit_code == 1
+    assert json.loads(stub.output)["units"]["01_toy"]["score"] == 0
+    solved = course / "mine.py"
+    solved.write_text(SOLVED)
+    ok = run("check", "01_toy", "--file", str(solved), "--course", str(course), "--json", "--seed", "3")
+    assert ok.exit_code == 0, ok.output
+    doc = json.loads(ok.output)
+    assert doc["passed"] and doc["seed"] == 3 and doc["units"]["01_toy"]["score"] == 4
+
+
+def test_check_table_shows_failures_and_hints(course):
+    out = run("check", "--course", str(course), "--seed", "1").output
+    assert "make_zeros" in out and "the TODO is not done yet" in out and "hint:" in out
+
+
+def test_same_seed_same_results(course):
+    """--seed reproduces a run exactly."""
+    a = json.loads(run("check", "--course", str(course), "--json", "--seed", "11").output)
+    b = json.loads(run("check", "--course", str(course), "--json", "--seed", "11").output)
+    assert a == b
+
+
+def test_list_shows_units_and_progress(course):
+    assert "not checked" in run("list", "--course", str(course)).output
+    (course / "assignments" / "01_toy" / "toy.py").write_text(SOLVED)
+    run("check", "--course", str(course), "--seed", "1")
+    out = run("list", "--course", str(course)).output
+    assert "01_toy" in out and "4/4" in out
+
+
+def test_unknown_unit_is_a_clear_error(course):
+    result = run("check", "nope", "--course", str(course))
+    assert result.exit_code == 2 and "no unit named 'nope'" in result.output
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_require_cuda_fails_loudly_without_it(course, tmp_path):
+    (tmp_path / "subs" / "a").mkdir(parents=True)
+    result = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o"), "--require-cuda", "--course", str(course))
+    assert result.exit_code == 2 and "CUDA is required" in result.output
+
+
+def test_grade_writes_json_and_csv(course, tmp_path):
+    """grades.json follows the design's schema; grades.csv has a row per student."""
+    subs = tmp_path / "subs"
+    for name, src in {"amy": SOLVED, "bob": None}.items():
+        (subs / name).mkdir(parents=True)
+        if src:
+            (subs / name / "toy.py").write_text(src)
+    result = run("grade", str(subs), "--out", str(tmp_path / "out"), "--workers", "1", "--seed", "5", "--course", str(course))
+    assert result.exit_code == 0, result.output
+    assert "cuda: not available, GPU checks not run" in result.output or torch.cuda.is_available()
+    doc = json.loads((tmp_path / "out" / "grades.json").read_text())
+    amy = doc["students"]["amy"]["units"]["01_toy"]
+    assert amy["score"] == amy["max_score"] == 4
+    for check in amy["checks"]:
+        assert set(check) >= {"id", "device", "points", "max_points", "status", "message"}
+    assert doc["students"]["bob"]["units"]["01_toy"]["problem"].startswith("missing")
+    rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
+    assert [(r["student"], r["01_toy"], r["total"]) for r in rows] == [("amy", "4", "4"), ("bob", "0", "0")]

@@ -1,0 +1,197 @@
+"""Sandboxes and their proxies: values back, objects behind handles, restarts."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.protocol import facts
+from autograder.remote import ImportFailed, Limits, Remote, Sandbox, SandboxError, StudentError
+from autograder.zygote import Zygote
+
+SOURCE = textwrap.dedent(
+    """
+    import numpy as np
+    import torch
+
+    calls = []
+
+    def zeros(n, m, device="cpu"):
+        print("making zeros")
+        return torch.zeros(n, m, device=device)
+
+    def add_(x, y):
+        return x.add_(y)
+
+    def first_column(x):
+        return x[:, 0]
+
+    def picked(x):
+        return x[[0, 1]]
+
+    def to_numpy(t):
+        return t.numpy()
+
+    def from_numpy(a):
+        return torch.from_numpy(a)
+
+    def backward_square(x):
+        (x ** 2).sum().backward()
+
+    def intermediate(x):
+        return x * 3
+
+    def remember(v):
+        calls.append(v)
+        return len(calls)
+
+    def crash():
+        import os
+        os._exit(9)
+
+    def raises():
+        raise KeyError("missing")
+
+    class Squares:
+        def __init__(self, n):
+            self.n = n
+        def __len__(self):
+            return self.n
+        def __getitem__(self, i):
+            if i >= self.n:
+                raise IndexError(i)
+            return torch.tensor([float(i * i)]), i
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture
+def box(zygote, tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_text(SOURCE)
+    sb = Sandbox(zygote, path, "mod", limits=Limits(call_seconds=5))
+    yield sb
+    sb.close()
+
+
+def test_tensor_comes_back_plain_with_output_captured(box):
+    """A returned tensor is a plain torch.Tensor; what the code printed is kept."""
+    out = box.module.zeros(2, 3)
+    assert type(out) is torch.Tensor and out.shape == (2, 3)
+    assert "making zeros" in box.output
+
+
+def test_in_place_change_is_mirrored(box):
+    """An argument changed in place is changed here too, and the result shares its memory."""
+    x, y = torch.ones(3), torch.arange(3.0)
+    out = box.module.add_(x, y)
+    assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0]))
+    assert facts(out).shares == {"0"}
+
+
+def test_view_and_copy_are_told_apart(box):
+    """Slicing shares memory with the argument; integer-array indexing does not."""
+    x = torch.arange(12.0).reshape(3, 4)
+    assert facts(box.module.first_column(x)).shares == {"0"}
+    assert facts(box.module.picked(x)).shares == frozenset()
+
+
+def test_numpy_bridge_sharing(box):
+    """.numpy() and from_numpy share memory with their argument."""
+    t = torch.arange(4.0)
+    arr = box.module.to_numpy(t)
+    assert type(arr) is np.ndarray and facts(arr).shares == {"0"}
+    back = box.module.from_numpy(np.arange(3.0))
+    assert facts(back).shares == {"0"}
+
+
+def test_grad_set_in_the_sandbox_comes_back(box):
+    """backward() on a leaf we passed fills our leaf's .grad."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    box.module.backward_square(x)
+    assert torch.equal(x.grad, torch.tensor([2.0, 4.0]))
+
+
+def test_non_leaf_facts(box):
+    """A result computed from a leaf reports is_leaf False and its grad_fn."""
+    out = box.module.intermediate(torch.ones(2, requires_grad=True))
+    assert facts(out).is_leaf is False and facts(out).grad_fn == "MulBackward0"
+    assert facts(out).requires_grad
+
+
+def test_objects_stay_behind_handles(box):
+    """A Dataset is a Remote supporting len, indexing and iteration."""
+    ds = box.module.Squares(4)
+    assert isinstance(ds, Remote) and ds.remote_type == "mod.Squares"
+    assert len(ds) == 4
+    x, i = ds[3]
+    assert torch.equal(x, torch.tensor([9.0])) and i == 3
+    assert [i for _, i in ds] == [0, 1, 2, 3]
+    assert ds.n == 4
+    ds.n = 2
+    assert len(ds) == 2
+
+
+def test_remote_equality_is_identity(box):
+    """A Remote never claims to equal anything but itself."""
+    ds = box.module.Squares(1)
+    assert ds != 1 and ds != ds.n and ds == ds
+
+
+def test_make_builds_torch_objects_inside(box):
+    """make() builds a torch object in the sandbox; its parameters come back as tensors."""
+    lin = box.make("torch.nn.Linear", 3, 2)
+    assert lin.is_instance("torch.nn.modules.module.Module")
+    assert lin.weight.shape == (2, 3)
+    y = lin(torch.ones(4, 3))
+    assert y.shape == (4, 2)
+    with pytest.raises(StudentError, match="only torch objects"):
+        box.make("os.system", "true")
+
+
+def test_student_exception_is_reported(box):
+    """An exception in the submission names its type and message."""
+    with pytest.raises(StudentError, match="raises\\(\\) raised KeyError: 'missing'"):
+        box.module.raises()
+
+
+def test_crash_restarts_and_old_handles_die(box):
+    """After a crash the next call gets a fresh sandbox; handles from before are refused."""
+    ds = box.module.Squares(2)
+    assert box.module.remember(1) == 1
+    with pytest.raises(SandboxError, match="exited with status 9"):
+        box.module.crash()
+    assert box.module.remember(1) == 1  # fresh module state
+    with pytest.raises(SandboxError, match="lost when the sandbox was restarted"):
+        len(ds)
+
+
+def test_import_failure_is_cached(zygote, tmp_path):
+    """A file that fails to import fails every request quickly with the same reason."""
+    path = tmp_path / "bad.py"
+    path.write_text("raise RuntimeError('broken at import')\n")
+    sb = Sandbox(zygote, path, "bad")
+    for _ in range(2):
+        with pytest.raises(ImportFailed, match="broken at import"):
+            sb.module  # noqa: B018
+    sb.close()
+
+
+def test_sandbox_is_isolated_as_root(box):
+    """Running as root, the sandbox has its own network, PID and mount namespaces."""
+    import os
+
+    box.module  # noqa: B018
+    if os.geteuid() != 0:
+        pytest.skip("namespaces need root or user namespaces")
+    assert {"network", "pid", "files"} <= set(box.isolated)

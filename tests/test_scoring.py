@@ -1,0 +1,39 @@
+"""A check earns its points only where it passed on every device it ran on."""
+
+from __future__ import annotations
+
+from autograder.plugin import Job
+from autograder.scoring import score
+from autograder.units import load_course
+from tests.test_hostile import FIXTURE
+
+
+def row(check, device, status, points=2.0, exercise="make_zeros"):
+    return {"student": "s", "unit": "01_toy", "check": check, "exercise": exercise, "device": device,
+            "max_points": points, "status": status, "message": "", "trap": None}
+
+
+def test_points_need_every_device():
+    """Failing on one device loses the check's points on all devices."""
+    unit = load_course(FIXTURE).units[0]
+    jobs = [Job("s", unit, None)]
+    results = [row("a", "cpu", "passed"), row("a", "meta", "failed"), row("b", "cpu", "passed", 1.0, "scale")]
+    s = score(jobs, results)["s"]["01_toy"]
+    assert s.score == 1.0 and s.max_score == 3.0
+    a_rows = [c for c in s.checks if c["id"] == "01_toy::a"]
+    assert [c["points"] for c in a_rows] == [0.0, 0.0]
+    assert sum(c["max_points"] for c in a_rows) == 2.0
+
+
+def test_rows_add_up_to_the_score():
+    """Per-device shares of a passed check add up to its points."""
+    unit = load_course(FIXTURE).units[0]
+    results = [row("a", d, "passed", 1.0) for d in ("cpu", "cuda", "meta")]
+    s = score([Job("s", unit, None)], results)["s"]["01_toy"]
+    assert abs(sum(c["points"] for c in s.checks) - s.score) < 1e-5 and s.score == 1.0
+
+
+def test_job_without_results_scores_zero():
+    unit = load_course(FIXTURE).units[0]
+    s = score([Job("s", unit, None, "missing: no toy.py")], [])["s"]["01_toy"]
+    assert s.score == 0 and s.problem.startswith("missing")
