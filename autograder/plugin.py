@@ -95,6 +95,8 @@ class GradingPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "check(exercise, points, traps, meta, timeout): a graded check")
+        config.stash[RUN] = self
+        config.pluginmanager.register(Fixtures())
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         unit = self._unit(metafunc.definition)
@@ -105,45 +107,8 @@ class GradingPlugin:
             extra = ["meta"] if marker is not None and marker.kwargs.get("meta") else []
             metafunc.parametrize("device", [*self.devices, *extra])
 
-    # -- fixtures
-
-    @pytest.fixture(scope="session")
-    def submission(self, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-        job: Job = request.param
-        if job.source is None:
-            raise MissingSubmission(job.problem)
-        box = Sandbox(
-            self.zygote,
-            job.source,
-            job.unit.module,
-            limits=job.unit.limits,
-            seed=derive_seed(self.seed, job.student, job.unit.name),
-            cuda="cuda" in self.devices,
-            hide=self.hide,
-            workroot=self.workroot,
-        )
-        yield box
-        box.close()
-
-    @pytest.fixture
-    def sandbox(self, submission: Sandbox, request: pytest.FixtureRequest) -> Sandbox:
-        marker = request.node.get_closest_marker("check")
-        submission.call_seconds = (marker.kwargs.get("timeout") if marker else None) or None
-        return submission
-
-    @pytest.fixture
-    def student(self, sandbox: Sandbox) -> Student:
-        return Student(sandbox)
-
-    @pytest.fixture
-    def gen(self, request: pytest.FixtureRequest) -> torch.Generator:
-        """A CPU generator seeded from the run's seed and the check's name."""
-        return torch.Generator().manual_seed(derive_seed(self.seed, request.node.originalname))
-
-    @pytest.fixture
-    def reference(self, request: pytest.FixtureRequest) -> ModuleType:
-        """The unit's reference solution, imported on the trusted side."""
-        unit = self._unit(request.node)
+    def reference(self, node: pytest.Item) -> ModuleType:
+        unit = self._unit(node)
         path = unit.solution.resolve()
         if path not in self._references:
             spec = importlib.util.spec_from_file_location(f"torchgrade_reference_{unit.module}", path)
@@ -154,22 +119,32 @@ class GradingPlugin:
 
     # -- results
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-        outcome = yield
-        report = outcome.get_result()
-        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
-            self._record(item, call, report)
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+        """Record the outcome and answer with a report that carries no traceback.
 
-    def _record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+        pytest would format each failure's traceback (tens of milliseconds,
+        and the check's source in it); the message is ours to make instead.
+        """
+        exc = call.excinfo.value if call.excinfo is not None else None
+        skipped = isinstance(exc, pytest.skip.Exception)
+        outcome = "passed" if exc is None else "skipped" if skipped else "failed"
+        if call.when == "call" or (call.when == "setup" and exc is not None):
+            self._record(item, call, exc, skipped)
+        longrepr = None if exc is None else (str(item.path), 0, "skipped") if skipped else "torchgrade: see the results"
+        return pytest.TestReport(
+            item.nodeid, item.location, {}, outcome, longrepr, call.when,
+            duration=call.duration, start=call.start, stop=call.stop,
+        )  # fmt: skip
+
+    def _record(self, item: pytest.Item, call: pytest.CallInfo, exc: BaseException | None, skipped: bool) -> None:
         params = item.callspec.params
         job: Job = params["submission"]
         marker = item.get_closest_marker("check")
         if marker is None:
             return
-        exc = call.excinfo.value if call.excinfo is not None else None
         status, message, trap_id = classify(exc, job.unit)
-        if report.skipped:
+        if skipped:
             status, message = "skipped", str(exc or "")
         result = {
             "kind": "check",
@@ -187,6 +162,57 @@ class GradingPlugin:
         self.results.append(result)
         if self.on_result is not None:
             self.on_result(result)
+
+
+RUN = pytest.StashKey[GradingPlugin]()
+
+
+class Fixtures:
+    """The fixtures checks use; the run's state comes from ``config.stash``."""
+
+    @pytest.fixture(scope="session")
+    @staticmethod
+    def submission(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+        run = request.config.stash[RUN]
+        job: Job = request.param
+        if job.source is None:
+            raise MissingSubmission(job.problem)
+        box = Sandbox(
+            run.zygote,
+            job.source,
+            job.unit.module,
+            limits=job.unit.limits,
+            seed=derive_seed(run.seed, job.student, job.unit.name),
+            cuda="cuda" in run.devices,
+            hide=run.hide,
+            workroot=run.workroot,
+        )
+        yield box
+        box.close()
+
+    @pytest.fixture
+    @staticmethod
+    def sandbox(submission: Sandbox, request: pytest.FixtureRequest) -> Sandbox:
+        marker = request.node.get_closest_marker("check")
+        submission.call_seconds = (marker.kwargs.get("timeout") if marker else None) or None
+        return submission
+
+    @pytest.fixture
+    @staticmethod
+    def student(sandbox: Sandbox) -> Student:
+        return Student(sandbox)
+
+    @pytest.fixture
+    @staticmethod
+    def gen(request: pytest.FixtureRequest) -> torch.Generator:
+        """A CPU generator seeded from the run's seed and the check's name."""
+        return torch.Generator().manual_seed(derive_seed(request.config.stash[RUN].seed, request.node.originalname))
+
+    @pytest.fixture
+    @staticmethod
+    def reference(request: pytest.FixtureRequest) -> ModuleType:
+        """The unit's reference solution, imported on the trusted side."""
+        return request.config.stash[RUN].reference(request.node)
 
 
 _MAX_MESSAGE = 2000

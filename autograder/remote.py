@@ -97,7 +97,7 @@ _SIGNALS = {
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "stopped answering"
-    if code in (70, 71):  # sandbox.WARDEN_FAILED / SERVER_FAILED
+    if code in (70, 71):  # sandbox.SETUP_FAILED / SERVER_FAILED
         return f"could not be set up (internal error {code}; run with TORCHGRADE_DEBUG_SANDBOX=1 for details)"
     if code < 0:
         sig = signal.Signals(-code)
@@ -182,23 +182,24 @@ class Sandbox:
             self._import_error = ImportFailed(exc)
             raise self._import_error from None
 
-    def stop(self, reason: str | None = None) -> int | None:
-        """Stop the sandbox and everything it started; return its exit code."""
-        if self._sock is None:
-            return None
-        self._sock.close()
-        self._sock = None
-        code = None
-        if reason is None:  # it closed its socket or we did: give it a moment
-            code = self.zygote.reap(self._pid, wait_s=1.0)
+    def _ended(self, killed: bool) -> int | None:
+        """Collect the exit code of a sandbox that died or that we killed."""
+        self._drop()
+        code = None if killed else self.zygote.reap(self._pid, wait_s=1.0)
         _killpg(self._pid)
-        if code is None:
-            code = self.zygote.reap(self._pid)
-        shutil.rmtree(self._workdir, ignore_errors=True)
-        return code
+        return self.zygote.reap(self._pid) if code is None else code
+
+    def _drop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def close(self) -> None:
-        self.stop()
+        """Stop the sandbox and everything it started; the zygote reaps it later."""
+        if self._sock is not None:
+            self._drop()
+            _killpg(self._pid)
 
     # -- requests
 
@@ -209,11 +210,12 @@ class Sandbox:
             protocol.send_frame(sock, header, list(blobs))
             reply, self._last_blobs = protocol.recv_frame(sock, self.limits.reply_mb << 20)
         except (socket.timeout, TimeoutError):
-            self.stop(reason="timeout")
+            _killpg(self._pid)
+            self._ended(killed=True)
             raise SandboxTimeout(f"{what} took longer than {timeout:g} s and was stopped") from None
         except (EOFError, ConnectionError, protocol.ProtocolError) as exc:
             detail = f" ({exc})" if isinstance(exc, protocol.ProtocolError) else ""
-            code = self.stop()
+            code = self._ended(killed=False)
             raise SandboxCrashed(f"while {what}, the sandbox {describe_exit(code)}{detail}") from None
         self.output = (self.output + str(reply.get("output", "")))[-(self.limits.output_kb << 10):]
         if not reply.get("ok"):
@@ -254,7 +256,7 @@ class Sandbox:
         try:
             return protocol.decode(tag, ctx)
         except protocol.ProtocolError as exc:
-            self.stop(reason="protocol")
+            self.close()
             raise SandboxCrashed(f"the sandbox sent a value that breaks the protocol: {exc}") from None
 
     def _remote(self, tag: dict) -> Remote:

@@ -1,12 +1,12 @@
 """The sandbox side: confine a forked child, load the submission, serve calls.
 
-This module runs inside the zygote's children, never in the grader. A child
-starts as the *warden*: it takes its own session, cuts itself off (network,
-PID and mount namespaces where the system allows), hides the grader's files,
-and forks the *server*, which drops privileges, sets its resource limits and
-answers the trusted side's requests over a socket until that socket closes.
-When the server dies its PID namespace dies with it, so whatever it forked
-dies too; the warden then exits with the server's status.
+This module runs inside the zygote's children, never in the grader. Where the
+system allows, the zygote forks each child as PID 1 of a new PID namespace
+(``new_pid_namespace``), so that when the child dies everything it forked
+dies with it. The child takes its own session, cuts itself off (network and
+mount namespaces), hides the grader's files, drops privileges, sets its
+resource limits and answers the trusted side's requests over a socket until
+that socket closes.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import torch
 
 from autograder import protocol
 
-__all__ = ["start", "Spec", "WARDEN_FAILED", "SERVER_FAILED"]
+__all__ = ["start", "new_pid_namespace", "Spec", "SETUP_FAILED", "SERVER_FAILED"]
 
 # Exit codes for the sandbox's own failures, apart from the submission's.
-WARDEN_FAILED, SERVER_FAILED = 70, 71
+SETUP_FAILED, SERVER_FAILED = 70, 71
 
 Spec = dict  # the JSON-able description the trusted side sends; see remote.sandbox_spec
 
@@ -45,24 +45,39 @@ _MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
 _NOBODY = 65534
 
 
-def start(spec: Spec, fd: int) -> None:
+_OWN_PID_NS: list[int] = []
+
+
+def new_pid_namespace() -> bool:
+    """In the zygote: make the next child PID 1 of a new PID namespace (root only).
+
+    A process may create a namespace for its children only while that
+    setting still points at its own namespace, so it is reset first.
+    """
+    if os.geteuid() != 0:
+        return False
+    libc = _libc()
+    if not _OWN_PID_NS:
+        _OWN_PID_NS.append(os.open("/proc/self/ns/pid", os.O_RDONLY))
+    if libc.setns(_OWN_PID_NS[0], _CLONE_NEWPID) != 0:
+        return False
+    return libc.unshare(_CLONE_NEWPID) == 0
+
+
+def start(spec: Spec, fd: int, pid_namespace: bool) -> None:
     """Entry point in the zygote's fresh child; never returns."""
-    code = WARDEN_FAILED
+    code = SETUP_FAILED
     try:
+        for ns_fd in _OWN_PID_NS:
+            os.close(ns_fd)
         os.setsid()
-        isolated = _isolate(spec)
-        pid = os.fork()
-        if pid == 0:
-            _server(spec, fd, isolated)
-        os.close(fd)
-        _, status = os.waitpid(pid, 0)
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            if sig not in (signal.SIGKILL, signal.SIGSTOP):
-                signal.signal(sig, signal.SIG_DFL)
-            os.kill(os.getpid(), sig)
-        code = os.waitstatus_to_exitcode(status)
+        isolated = (["pid"] if pid_namespace else []) + _isolate(spec)
+        code = SERVER_FAILED
+        _server(spec, fd, isolated)
     finally:
+        if os.environ.get("TORCHGRADE_DEBUG_SANDBOX") and code == SETUP_FAILED:
+            with open("/tmp/torchgrade-sandbox-debug.log", "a") as fh:
+                traceback.print_exc(file=fh)
         os._exit(code)
 
 
@@ -79,9 +94,9 @@ def _isolate(spec: Spec) -> list[str]:
     libc = _libc()
     held: list[str] = []
     root = os.geteuid() == 0
-    flags = _CLONE_NEWNET | _CLONE_NEWPID | _CLONE_NEWNS | (0 if root else _CLONE_NEWUSER)
+    flags = _CLONE_NEWNET | _CLONE_NEWNS | (0 if root else _CLONE_NEWUSER)
     if libc.unshare(flags) == 0:
-        held += ["network", "pid"]
+        held.append("network")
         if _hide(libc, spec):
             held.append("files")
     elif libc.unshare(_CLONE_NEWNET | (0 if root else _CLONE_NEWUSER)) == 0:

@@ -1,0 +1,2 @@
+def slice_views(x, j):
+    return x[:, j], x[::2]
