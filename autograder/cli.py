@@ -104,8 +104,10 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
     with _bar("checking") as bar:
         task = bar.add_task("checking", total=len(units))
         result = check_work(c, units, settings, file, progress=lambda done, total: bar.update(task, completed=done))
+    for warning in result.warnings:
+        err.print(f"[yellow]{escape(warning)}[/]")
     if as_json:
-        doc = {"seed": result.seed, "devices": list(result.devices), "passed": result.passed,
+        doc = {"seed": result.seed, "devices": list(result.devices), "passed": result.passed, "warnings": result.warnings,
                "units": {n: s.as_dict() for n, s in result.scores.items()}}  # fmt: skip
         click.echo(json.dumps(doc, indent=1))
     else:

@@ -15,7 +15,7 @@ from pathlib import Path
 from autograder.intake import discover
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
-from autograder.runner import Progress, RunSettings, cuda_note, run_jobs
+from autograder.runner import Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
 from autograder.scoring import UnitScore, score
 from autograder.units import Course, Unit
 
@@ -37,6 +37,7 @@ class CheckResult:
     units: list[Unit]
     devices: tuple[str, ...]
     seed: int
+    warnings: list[str]
 
     @property
     def passed(self) -> bool:
@@ -60,7 +61,7 @@ def grade_class(
         results = run_jobs(course, intake.jobs, settings, progress)
     doc = grades_document(
         score(intake.jobs, results), units, seed=settings.seed, devices=settings.devices,
-        cuda=cuda_note(settings.devices), notes=intake.notes,
+        cuda=cuda_note(settings.devices), notes=isolation_warnings(results) + intake.notes,
     )  # fmt: skip
     json_path, csv_path = write_grades(doc, out)
     return GradeResult(doc, json_path, csv_path)
@@ -84,7 +85,7 @@ def check_work(
     results = run_jobs(course, jobs, settings, progress)
     scores = score(jobs, results).get("you", {})
     _save_progress(course, scores)
-    return CheckResult(scores, units, settings.devices, settings.seed)
+    return CheckResult(scores, units, settings.devices, settings.seed, isolation_warnings(results))
 
 
 def _save_progress(course: Course, scores: dict[str, UnitScore]) -> None:

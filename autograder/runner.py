@@ -26,7 +26,7 @@ from autograder.plugin import GradingPlugin, Job
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote
 
-__all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_seed", "cuda_note"]
+__all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
 
 Which = Literal["hidden", "public", "auto"]
 Progress = Callable[[int, int], None]
@@ -170,7 +170,21 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
         raise GradingError("the checks could not be collected:\n" + "\n".join(collector.errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise GradingError(f"pytest ended with {code!r}:\n{sink.getvalue()[-3000:]}")
-    return plugin.results
+    return plugin.results + [{"kind": "sandbox", "isolated": list(i)} for i in plugin.isolation]
+
+
+ISOLATION = ("network", "pid", "files")
+
+
+def isolation_warnings(results: list[dict]) -> list[str]:
+    """What confinement the sandboxes lacked in this run, said plainly."""
+    missing = sorted({m for r in results if r.get("kind") == "sandbox" for m in ISOLATION if m not in r["isolated"]})
+    if not missing:
+        return []
+    return [
+        f"warning: sandboxes ran without {', '.join(missing)} isolation (new namespaces need root or "
+        "unprivileged user namespaces here): submissions could reach the network or read files the grader can"
+    ]
 
 
 def _forget_check_modules() -> None:

@@ -32,7 +32,8 @@ def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore
     """``{student: {unit: UnitScore}}`` for every job, results or not."""
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in results:
-        rows[(r["student"], r["unit"])].append(r)
+        if r.get("kind") == "check":
+            rows[(r["student"], r["unit"])].append(r)
     out: dict[str, dict[str, UnitScore]] = defaultdict(dict)
     for job in jobs:
         got = rows.get((job.student, job.unit.name), [])

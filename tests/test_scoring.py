@@ -9,7 +9,7 @@ from tests.test_hostile import FIXTURE
 
 
 def row(check, device, status, points=2.0, exercise="make_zeros"):
-    return {"student": "s", "unit": "01_toy", "check": check, "exercise": exercise, "device": device,
+    return {"kind": "check", "student": "s", "unit": "01_toy", "check": check, "exercise": exercise, "device": device,
             "max_points": points, "status": status, "message": "", "trap": None}
 
 
@@ -37,3 +37,12 @@ def test_job_without_results_scores_zero():
     unit = load_course(FIXTURE).units[0]
     s = score([Job("s", unit, None, "missing: no toy.py")], [])["s"]["01_toy"]
     assert s.score == 0 and s.problem.startswith("missing")
+
+
+def test_missing_isolation_is_warned():
+    """A run whose sandboxes lacked a namespace says so; a fully isolated run says nothing."""
+    from autograder.runner import isolation_warnings
+
+    assert isolation_warnings([{"kind": "sandbox", "isolated": ["network", "pid", "files"]}]) == []
+    (warning,) = isolation_warnings([{"kind": "sandbox", "isolated": ["pid"]}])
+    assert "without files, network isolation" in warning
