@@ -241,8 +241,13 @@ def classify(exc: BaseException | None, unit: Unit) -> tuple[str, str, str | Non
             return "failed", f"[unknown trap {exc.trap_id}] {exc.detail}", exc.trap_id
         text = f"Trap: {trap.title}. {trap.explain}"
         return "failed", _cut(f"{text} ({exc.detail})" if exc.detail else text), trap.id
-    if isinstance(exc, (CheckFailure, AssertionError)):
-        return "failed", _cut(str(exc) or "the check's assertion failed"), None
+    if isinstance(exc, CheckFailure):
+        return "failed", _cut(str(exc)), None
+    if isinstance(exc, AssertionError):
+        # A plain assert: keep its message and compared values, not pytest's
+        # "+ where" lines that retrace the expression.
+        lines = [line for line in str(exc).splitlines() if not line.lstrip().startswith("+")]
+        return "failed", _cut("\n".join(lines) or "the check's assertion failed"), None
     if isinstance(exc, StudentError):
         if exc.type == "NotImplementedError":
             return "failed", _cut(f"{exc}: the TODO is not done yet"), None

@@ -90,3 +90,31 @@ def test_not_implemented_is_a_todo_and_other_errors_keep_the_traceback():
     other = StudentError("make_zeros()", {"type": "ValueError", "message": "bad", "traceback": 'File "toy.py", line 3'})
     status, text, _ = classify(other, unit)
     assert status == "error" and 'File "toy.py", line 3' in text
+
+
+def test_hidden_check_source_is_never_shown(tmp_path):
+    """A plain assert in a hidden check reports values, never the check's source lines."""
+    import shutil
+
+    from autograder.grading import check_work
+    from autograder.runner import RunSettings
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    checks = root / "checks" / "01_toy" / "check_hidden.py"
+    checks.write_text(checks.read_text() + '''
+
+@check("scale", points=1)
+def test_secret_scaling(student):
+    # SECRET-COMMENT: the grader multiplies by three
+    secret_factor = 3.0
+    secret_result = student.scale(torch.ones(2), secret_factor)
+    assert secret_result.sum() == 7.0, "scaled values are off"
+''')
+    course = load_course(root)
+    result = check_work(course, list(course.units), RunSettings(seed=1), file=root / "solutions" / "01_toy" / "toy.py")
+    (row,) = [r for r in result.scores["01_toy"].checks if r["id"].endswith("test_secret_scaling")]
+    assert row["status"] == "failed"
+    assert "scaled values are off" in row["message"] and "6" in row["message"]
+    for secret in ("SECRET", "secret_factor", "secret_result", "def test_", "check_hidden.py", "student.scale"):
+        assert secret not in row["message"], row["message"]
