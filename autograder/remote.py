@@ -246,6 +246,10 @@ class Sandbox:
         """Build a torch object inside the sandbox: ``make("torch.nn.Linear", 3, 1)``."""
         return self.ask(f"making {path}", {"op": "make", "path": path}, (args, kwargs))
 
+    def get(self, path: str) -> Any:
+        """A torch object from inside the sandbox, not called: ``get("torch.nn.functional.relu")``."""
+        return self.ask(f"getting {path}", {"op": "get", "path": path})
+
     def _reference(self, obj: Any) -> dict:
         if isinstance(obj, Remote) and obj._sandbox is self and obj._generation == self.generation:
             return {"t": "ref", "id": obj._id}

@@ -48,7 +48,8 @@ class RunSettings:
 
 
 def new_seed() -> int:
-    return random.SystemRandom().randrange(1, 2**31)
+    """A fresh run seed, too large to guess by trying them all."""
+    return random.SystemRandom().randrange(1, 2**63)
 
 
 def resolve_devices(requested: list[str] | None = None, require_cuda: bool = False) -> tuple[str, ...]:

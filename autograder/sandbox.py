@@ -310,6 +310,8 @@ class _Server:
                     return self._value(next(target), {})
                 except StopIteration:
                     return {"ok": True, "stop": True}, []
+            if op == "get":
+                return self._value(_resolve(header["path"]), {}, as_handle=True)
             if op in ("call", "make"):
                 if op == "make":
                     target = _resolve(header["path"])

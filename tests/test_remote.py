@@ -48,6 +48,10 @@ SOURCE = textwrap.dedent(
         calls.append(v)
         return len(calls)
 
+    def whoami():
+        import os, sys
+        return os.getuid(), sys.path, sys.flags.isolated
+
     def crash():
         import os
         os._exit(9)
@@ -195,3 +199,36 @@ def test_sandbox_is_isolated_as_root(box):
     if os.geteuid() != 0:
         pytest.skip("namespaces need root or user namespaces")
     assert {"network", "pid", "files"} <= set(box.isolated)
+
+
+def test_get_fetches_without_calling(box):
+    """get() returns a torch callable as a handle, to pass into the student's code."""
+    relu = box.get("torch.nn.functional.relu")
+    assert isinstance(relu, Remote) and relu._callable
+    assert torch.equal(relu(torch.tensor([-1.0, 2.0])), torch.tensor([0.0, 2.0]))
+
+
+def test_runs_unprivileged_and_isolated_from_environment(tmp_path, monkeypatch):
+    """As root the sandbox drops to nobody; PYTHONPATH and user site never reach it."""
+    import os
+
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "torch.py").write_text("raise SystemExit('shadowed torch')\n")
+    monkeypatch.setenv("PYTHONPATH", str(evil))
+    monkeypatch.setenv("PYTHONSTARTUP", str(evil / "torch.py"))
+    path = tmp_path / "mod.py"
+    path.write_text(SOURCE)
+    (tmp_path / "torch.py").write_text("raise SystemExit('shadowed torch')\n")  # beside the file: not copied
+    z = Zygote()
+    sb = Sandbox(z, path, "mod")
+    try:
+        uid, sys_path, isolated_flag = sb.module.whoami()
+        assert isolated_flag == 1
+        assert str(evil) not in sys_path and str(tmp_path) not in sys_path
+        if os.geteuid() == 0:
+            assert uid == 65534
+        assert sb.module.zeros(1, 2).shape == (1, 2)
+    finally:
+        sb.close()
+        z.close()
