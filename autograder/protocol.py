@@ -338,7 +338,7 @@ def decode(tag: Any, ctx: DecodeContext, depth: int = 0) -> Any:
         keys, vals = tag.get("k"), v
         _need(isinstance(keys, list) and isinstance(vals, list) and len(keys) == len(vals), "bad dict")
         out = {}
-        for k, x in zip(keys, vals):
+        for k, x in zip(keys, vals, strict=True):
             key = decode(k, ctx, depth + 1)
             _need(type(key) in (str, int, float, bool, tuple) or key is None, "bad dict key")
             out[key] = decode(x, ctx, depth + 1)

@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -167,17 +166,17 @@ class Sandbox:
             "seed": self.seed,
             "cuda": self.cuda,
             "hide": self.hide,
-            "limits": asdict(self.limits) | {"cpu_seconds": int(self.limits.cpu_seconds)},
+            "limits": asdict(self.limits),
             "max_bytes": self.limits.reply_mb << 20,
         }
         self._pid = self.zygote.fork(spec, theirs)
         theirs.close()
         self._sock = ours
         try:
-            hello = self._request({"op": "hello"}, "starting", self.limits.import_seconds)
+            hello, _ = self._request({"op": "hello"}, "starting", self.limits.import_seconds)
             self.isolated = hello["isolated"]
-            tag = self._request({"op": "import"}, "importing your file", self.limits.import_seconds)["value"]
-            self._module = self._rebuild(tag, [])
+            reply, blobs = self._request({"op": "import"}, "importing your file", self.limits.import_seconds)
+            self._module = self._rebuild(reply["value"], blobs)
         except SandboxError as exc:
             self._import_error = ImportFailed(exc)
             raise self._import_error from None
@@ -203,12 +202,12 @@ class Sandbox:
 
     # -- requests
 
-    def _request(self, header: dict, what: str, timeout: float, blobs: list = ()) -> dict:
+    def _request(self, header: dict, what: str, timeout: float, blobs: list = ()) -> tuple[dict, list[bytearray]]:
         sock = self._sock
         sock.settimeout(timeout)
         try:
             protocol.send_frame(sock, header, list(blobs))
-            reply, self._last_blobs = protocol.recv_frame(sock, self.limits.reply_mb << 20)
+            reply, blobs_in = protocol.recv_frame(sock, self.limits.reply_mb << 20)
         except (socket.timeout, TimeoutError):
             _killpg(self._pid)
             self._ended(killed=True)
@@ -220,11 +219,11 @@ class Sandbox:
         self.output = (self.output + str(reply.get("output", "")))[-(self.limits.output_kb << 10):]
         if not reply.get("ok"):
             raise StudentError(what, reply.get("error") or {})
-        return reply
+        return reply, blobs_in
 
     def ask(self, what: str, header: dict, payload: tuple = ()) -> Any:
         """Send one request about ``what``; rebuild its answer."""
-        module = self.module
+        self.module  # noqa: B018 - starts the sandbox, or restarts it after a crash
         blobs: list = []
         originals: dict[str, Any] = {}
         if payload:
@@ -233,11 +232,9 @@ class Sandbox:
             header["args"] = [protocol.encode(a, ctx) for a in args]
             header["kwargs"] = {str(k): protocol.encode(v, ctx) for k, v in kwargs.items()}
             originals = dict(_walk(list(args), "")) | dict(_walk(dict(kwargs), ""))
-        reply = self._request(header, what, self.call_seconds or self.limits.call_seconds, blobs)
-        del module
+        reply, blobs_in = self._request(header, what, self.call_seconds or self.limits.call_seconds, blobs)
         if reply.get("stop"):
             raise StopIteration
-        blobs_in = self._last_blobs
         for change in reply.get("mutated", []):
             _apply(originals.get(change.get("path")), self._rebuild(change.get("value"), blobs_in))
         return self._rebuild(reply.get("value"), blobs_in)
