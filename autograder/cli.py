@@ -79,6 +79,8 @@ def list_units(course: Path | None) -> None:
         marks = " ".join(("[green]✓[/]" if done.get(e.name) else "[red]✗[/]" if e.name in done else "·") + e.name for e in u.exercises)
         got = progress.get(u.name)
         table.add_row(f"{u.name}\n[dim]{escape(u.title)}[/]", marks, f"{u.max_score:g}", f"{got['score']:g}/{got['max_score']:g}" if got else "not checked")
+    for folder, why in c.broken.items():
+        table.add_row(f"[red]{folder}[/]", f"[red]cannot be loaded:[/] {escape(why)}", "", "")
     console.print(table)
 
 

@@ -207,7 +207,10 @@ class _Collector:
 
 
 def load_units(course: Course, names: list[str] | None) -> list[Unit]:
+    """The units named (all when none are), refusing to go on over a broken one."""
     if not names:
+        if course.broken:
+            raise GradingError("some units cannot be loaded:\n" + "\n".join(course.broken.values()))
         return list(course.units)
     try:
         return [course.unit(n) for n in names]

@@ -89,12 +89,16 @@ class Unit:
 class Course:
     root: Path
     units: tuple[Unit, ...]
+    broken: dict[str, str] = field(default_factory=dict)  # unit folder -> why it cannot load
 
     def unit(self, name: str) -> Unit:
         """A unit by folder name, number (``4``, ``04``) or module name."""
         for u in self.units:
             if name in (u.name, u.module, u.name.split("_", 1)[0]) or name.lstrip("0") == str(u.order):
                 return u
+        for folder, why in self.broken.items():
+            if name in (folder, folder.split("_", 1)[0]):
+                raise UnitError(why)
         known = ", ".join(u.name for u in self.units)
         raise UnitError(f"no unit named {name!r}; the units are: {known}")
 
@@ -117,9 +121,15 @@ def load_course(root: Path) -> Course:
     folder = root / "assignments"
     if not folder.is_dir():
         raise UnitError(f"{root} has no assignments/ folder")
-    units = [load_unit(root, d.name) for d in sorted(folder.iterdir()) if (d / "unit.toml").is_file()]
+    units, broken = [], {}
+    for d in sorted(folder.iterdir()):
+        if (d / "unit.toml").is_file():
+            try:
+                units.append(load_unit(root, d.name))
+            except UnitError as exc:  # one broken unit must not hide the others
+                broken[d.name] = str(exc)
     units.sort(key=lambda u: (u.order, u.name))
-    return Course(root, tuple(units))
+    return Course(root, tuple(units), broken)
 
 
 def load_unit(root: Path, name: str) -> Unit:

@@ -94,3 +94,16 @@ def test_grade_writes_json_and_csv(course, tmp_path):
     assert doc["students"]["bob"]["units"]["01_toy"]["problem"].startswith("missing")
     rows = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     assert [(r["student"], r["01_toy"], r["total"]) for r in rows] == [("amy", "4", "4"), ("bob", "0", "0")]
+
+
+def test_broken_unit_is_reported_not_fatal(course):
+    """A unit whose metadata is broken is listed with the reason; the others still work."""
+    broken = course / "assignments" / "02_broken"
+    broken.mkdir()
+    (broken / "unit.toml").write_text('title = "no order or module"\n')
+    out = run("list", "--course", str(course)).output
+    assert "01_toy" in out and "02_broken" in out and "missing key" in out
+    result = run("check", "02_broken", "--course", str(course))
+    assert result.exit_code == 2 and "missing key" in result.output
+    assert run("check", "--course", str(course)).exit_code == 2
+    assert run("check", "01", "--course", str(course), "--json").exit_code == 1
