@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from autograder.coverage import coverage
 from autograder.devcheck import prove_unit
 from autograder.grading import check_work, grade_class, load_progress
 from autograder.intake import IntakeError
@@ -185,3 +186,19 @@ def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> 
             console.print(f"    [red]✗[/] {escape(p)}")
         bad += not proof.ok
     sys.exit(1 if bad else 0)
+
+
+@dev.command("coverage")
+@click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the table to this file (e.g. docs/coverage.md).")
+@_course_option
+def dev_coverage(write: Path | None, course: Path | None) -> None:
+    """The table of every curriculum concept and trap and the checks that cover it."""
+    found = coverage(_course(course))
+    if write is None:
+        click.echo(found.markdown)
+    else:
+        write.write_text(found.markdown)
+        err.print(f"wrote {write}")
+    for problem in found.problems:
+        err.print(f"[red]✗[/] {escape(problem)}")
+    sys.exit(1 if found.problems else 0)
