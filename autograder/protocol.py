@@ -34,6 +34,7 @@ __all__ = [
     "send_frame",
     "recv_frame",
     "facts",
+    "arrays_in",
 ]
 
 #: dtypes that may cross the boundary; anything else is refused.
@@ -163,6 +164,21 @@ def extent(obj: Any) -> Extent | None:
         lo, hi = np.lib.array_utils.byte_bounds(obj)
         return (lo, hi)
     return None
+
+
+def arrays_in(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Tensors and arrays inside call arguments, with their paths (``0``, ``x``, ``0.2``).
+
+    Both sides name arguments this way: for memory shared with a result, and
+    for in-place changes copied back.
+    """
+    if type(value) in (torch.Tensor, torch.nn.Parameter, np.ndarray):
+        return [(path, value)]
+    items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else ()
+    found: list[tuple[str, Any]] = []
+    for key, item in items:
+        found += arrays_in(item, f"{path}.{key}" if path else str(key))
+    return found
 
 
 @dataclass

@@ -231,7 +231,7 @@ class Sandbox:
             ctx = protocol.EncodeContext(blobs, handle=self._reference)
             header["args"] = [protocol.encode(a, ctx) for a in args]
             header["kwargs"] = {str(k): protocol.encode(v, ctx) for k, v in kwargs.items()}
-            originals = dict(_walk(list(args), "")) | dict(_walk(dict(kwargs), ""))
+            originals = dict(protocol.arrays_in(list(args))) | dict(protocol.arrays_in(dict(kwargs)))
         reply, blobs_in = self._request(header, what, self.call_seconds or self.limits.call_seconds, blobs)
         if reply.get("stop"):
             raise StopIteration
@@ -274,16 +274,6 @@ def _killpg(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _walk(value: Any, path: str) -> list[tuple[str, Any]]:
-    if type(value) in (torch.Tensor, torch.nn.Parameter, np.ndarray):
-        return [(path, value)]
-    items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else ()
-    found: list[tuple[str, Any]] = []
-    for key, item in items:
-        found += _walk(item, f"{path}.{key}" if path else str(key))
-    return found
 
 
 def _apply(original: Any, new: Any) -> None:

@@ -332,7 +332,7 @@ class _Server:
         return module
 
     def _call(self, fn: Any, args: list, kwargs: dict) -> tuple[dict, list]:
-        inputs = dict(_walk(args, "")) | dict(_walk(kwargs, ""))
+        inputs = dict(protocol.arrays_in(args)) | dict(protocol.arrays_in(kwargs))
         before = {p: _snapshot(x) for p, x in inputs.items()}
         extents = {p: e for p, x in inputs.items() if (e := protocol.extent(x))}
         result = fn(*args, **kwargs)
@@ -370,17 +370,6 @@ def _resolve(path: str) -> Any:
     module, _, name = path.rpartition(".")
     obj = importlib.import_module(module) if module else None
     return getattr(obj, name)
-
-
-def _walk(value: Any, path: str) -> list[tuple[str, Any]]:
-    """Tensors and arrays inside call arguments, with their paths (``0``, ``x``, ``0.2``)."""
-    found: list[tuple[str, Any]] = []
-    if type(value) in (torch.Tensor, torch.nn.Parameter, np.ndarray):
-        return [(path, value)]
-    items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else ()
-    for key, item in items:
-        found += _walk(item, f"{path}.{key}" if path else str(key))
-    return found
 
 
 def _snapshot(x: Any) -> tuple:
