@@ -108,8 +108,11 @@ def unit_table(unit: Unit, score: UnitScore) -> Table:
     table.add_column("result")
     for ex in unit.exercises:
         rows = [r for r in score.checks if r["exercise"] == ex.name]
-        got = sum(r["points"] for r in rows)
+        got, most = sum(r["points"] for r in rows), sum(r["max_points"] for r in rows)
         bad = [r for r in rows if r["status"] != "passed"]
+        if not rows:
+            table.add_row(f"{ex.name}\n[dim]{escape(ex.title)}[/]", "-", "[dim]no check for it here (the hidden checks grade it)[/]")
+            continue
         if not bad:
             result = "[green]passed[/]"
         else:
@@ -119,5 +122,5 @@ def unit_table(unit: Unit, score: UnitScore) -> Table:
                 if line not in seen:
                     seen.append(line)
             result = "\n".join(seen[:3]) + (f"\n[dim]hint: {escape(ex.hint)}[/]" if ex.hint else "")
-        table.add_row(f"{ex.name}\n[dim]{ex.title}[/]", f"{got:g}/{ex.points:g}", result)
+        table.add_row(f"{ex.name}\n[dim]{escape(ex.title)}[/]", f"{got:g}/{most:g}", result)
     return table

@@ -107,3 +107,13 @@ def test_broken_unit_is_reported_not_fatal(course):
     assert result.exit_code == 2 and "missing key" in result.output
     assert run("check", "--course", str(course)).exit_code == 2
     assert run("check", "01", "--course", str(course), "--json").exit_code == 1
+
+
+def test_release_without_hidden_checks_uses_public_ones(course):
+    """Without checks/ (a student release), check runs the public checks and says what they do not cover."""
+    shutil.rmtree(course / "checks")
+    shutil.rmtree(course / "solutions")
+    (course / "assignments" / "01_toy" / "toy.py").write_text(SOLVED)
+    result = run("check", "--course", str(course), "--seed", "2")
+    assert result.exit_code == 0, result.output
+    assert "no check for it here" in result.output and "2/2 points" in result.output
