@@ -254,6 +254,14 @@ def encode(value: Any, ctx: EncodeContext, depth: int = 0) -> dict:
     return ctx.handle(value)
 
 
+def _span(t: torch.Tensor) -> int | None:
+    """Elements of storage a strided tensor spans; None where sending it dense is better."""
+    if t.numel() == 0:
+        return None
+    span = 1 + sum((n - 1) * st for n, st in zip(t.shape, t.stride(), strict=True))
+    return span if span <= 4 * t.numel() + 64 else None
+
+
 def _encode_tensor(t: torch.Tensor, ctx: EncodeContext, depth: int) -> dict:
     out = {
         "t": "tensor",
@@ -270,7 +278,15 @@ def _encode_tensor(t: torch.Tensor, ctx: EncodeContext, depth: int) -> dict:
         "grad": None,
     }
     if t.device.type != "meta":
-        ctx.blobs.append(tensor_bytes(t))
+        span = _span(t)
+        if t.is_contiguous() or span is None:
+            ctx.blobs.append(tensor_bytes(t))
+        else:
+            # Keep the layout (a transpose, a permute, a strided slice): the
+            # receiver must see the same non-contiguous tensor.
+            ctx.blobs.append(tensor_bytes(t.as_strided((span,), (1,), t.storage_offset())))
+            out["stride"] = [int(x) for x in t.stride()]
+            out["span"] = span
         out["b"] = len(ctx.blobs) - 1
     if t.is_leaf and t.grad is not None:
         out["grad"] = _encode_tensor(t.grad, EncodeContext(ctx.blobs), depth + 1)
@@ -404,6 +420,15 @@ def _with_facts(value: Any, **kw: Any) -> Any:
 _ARRAY_FACTS: dict[int, TensorFacts] = {}
 
 
+def _checked_span(tag: dict, shape: list[int]) -> int:
+    """The span of a strided tensor, after checking every stride stays inside it."""
+    stride, span = tag.get("stride"), tag.get("span")
+    _need(isinstance(stride, list) and len(stride) == len(shape), "bad stride")
+    _need(all(type(x) is int and 0 <= x < 2**40 for x in stride) and type(span) is int, "bad stride")
+    _need(0 < math.prod(shape) and 1 + sum((n - 1) * st for n, st in zip(shape, stride)) <= span, "stride outside its span")
+    return span
+
+
 def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
     _need(tag.get("dtype") in DTYPES, "bad tensor dtype")
     dtype = DTYPES[tag["dtype"]]
@@ -419,12 +444,16 @@ def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
     else:
         raw = _blob(tag, ctx)
         itemsize = torch.empty((), dtype=dtype).element_size()
-        _need(len(raw) == math.prod(shape) * itemsize, "tensor size does not match its bytes")
+        stride = tag.get("stride")
+        elements = math.prod(shape) if stride is None else _checked_span(tag, shape)
+        _need(len(raw) == elements * itemsize, "tensor size does not match its bytes")
         carrier = {torch.bfloat16: torch.int16, torch.bool: torch.uint8}.get(dtype, dtype)
-        if len(raw):
+        if not len(raw):
+            out = torch.empty(shape, dtype=dtype)
+        elif stride is None:
             out = torch.frombuffer(raw, dtype=carrier).view(dtype).reshape(shape)
         else:
-            out = torch.empty(shape, dtype=dtype)
+            out = torch.frombuffer(raw, dtype=carrier).view(dtype).as_strided(shape, stride)
         out = out.to(ctx.device(device))
     if tag["requires_grad"] and (dtype.is_floating_point or dtype.is_complex):
         out.requires_grad_(True)

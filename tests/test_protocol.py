@@ -164,3 +164,23 @@ def test_frames_roundtrip_and_oversize_is_refused_before_reading():
     a.sendall(struct.pack("!I", len(raw)) + raw)
     with pytest.raises(ProtocolError, match="over the"):
         protocol.recv_frame(b, 1 << 20)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda b: b.t(), lambda b: b.reshape(3, 4, 5).permute(2, 0, 1), lambda b: b[:, ::2], lambda b: b[:1].expand(6, 10)],
+)
+def test_layout_of_strided_tensors_is_kept(make):
+    """A transposed, permuted, sliced or expanded tensor arrives with the same strides (view still fails on it)."""
+    t = make(torch.arange(60.0).reshape(6, 10))
+    out = roundtrip(t)
+    assert torch.equal(out, t) and out.stride() == t.stride() and out.is_contiguous() == t.is_contiguous()
+
+
+def test_lying_strides_are_refused():
+    """Strides that reach outside the bytes sent are refused."""
+    ctx = EncodeContext()
+    tag = json.loads(json.dumps(encode(torch.arange(12.0).reshape(3, 4).t(), ctx)))
+    tag["stride"] = [1, 100]
+    with pytest.raises(ProtocolError, match="outside its span"):
+        decode(tag, DecodeContext([bytearray(bytes(b)) for b in ctx.blobs]))

@@ -32,6 +32,9 @@ SOURCE = textwrap.dedent(
     def picked(x):
         return x[[0, 1]]
 
+    def flat_view(x):
+        return x.view(-1)
+
     def to_numpy(t):
         return t.numpy()
 
@@ -232,3 +235,12 @@ def test_runs_unprivileged_and_isolated_from_environment(tmp_path, monkeypatch):
     finally:
         sb.close()
         z.close()
+
+
+def test_transposed_argument_stays_transposed_in_the_sandbox(box):
+    """x.t() reaches the submission non-contiguous, so view() fails there as it would locally."""
+    x = torch.arange(12.0).reshape(3, 4).t()
+    assert facts(box.module.first_column(x)).shares == {"0"}
+    with pytest.raises(StudentError, match="view size is not compatible"):
+        box.module.flat_view(x)
+    assert box.module.flat_view(x.contiguous()).shape == (12,)
