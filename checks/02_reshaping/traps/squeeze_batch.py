@@ -1,0 +1,2 @@
+def drop_channel(x):
+    return x.squeeze()
