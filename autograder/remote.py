@@ -31,6 +31,7 @@ __all__ = [
     "Sandbox",
     "SandboxError",
     "StudentError",
+    "MissingAttribute",
     "SandboxTimeout",
     "SandboxCrashed",
     "ImportFailed",
@@ -65,6 +66,11 @@ class StudentError(SandboxError):
         self.detail = str(error.get("message", ""))
         self.traceback = str(error.get("traceback", ""))
         super().__init__(f"{where} raised {self.type}: {self.detail}".rstrip(": "))
+
+
+class MissingAttribute(StudentError, AttributeError):
+    """The sandbox object has no such attribute; an AttributeError, so that
+    ``hasattr`` and ``dict(remote)`` behave as they do on local objects."""
 
 
 class SandboxTimeout(SandboxError):
@@ -319,7 +325,12 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_torchgrade") or name.startswith("__"):
             raise AttributeError(name)
-        value = self._ask(f"reading .{name}", "getattr", _header={"name": name})
+        try:
+            value = self._ask(f"reading .{name}", "getattr", _header={"name": name})
+        except StudentError as exc:
+            if exc.type == "AttributeError":
+                raise MissingAttribute(f"reading .{name}", {"type": exc.type, "message": exc.detail}) from None
+            raise
         if isinstance(value, Remote):
             object.__setattr__(value, "_label", name)
         return value

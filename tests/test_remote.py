@@ -244,3 +244,11 @@ def test_transposed_argument_stays_transposed_in_the_sandbox(box):
     with pytest.raises(StudentError, match="view size is not compatible"):
         box.module.flat_view(x)
     assert box.module.flat_view(x.contiguous()).shape == (12,)
+
+
+def test_missing_attribute_is_an_attribute_error(box):
+    """hasattr() and dict() work on remote objects as on local ones."""
+    lin = box.make("torch.nn.Linear", 3, 2)
+    assert not hasattr(lin, "no_such_thing")
+    params = dict(lin.named_parameters())
+    assert set(params) == {"weight", "bias"} and params["weight"].shape == (2, 3)
