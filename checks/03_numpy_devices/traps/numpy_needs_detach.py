@@ -1,0 +1,2 @@
+def to_numpy(t):
+    return t.cpu().numpy()
