@@ -454,7 +454,8 @@ def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
             out = torch.frombuffer(raw, dtype=carrier).view(dtype).reshape(shape)
         else:
             out = torch.frombuffer(raw, dtype=carrier).view(dtype).as_strided(shape, stride)
-        out = out.to(ctx.device(device))
+        # detach: not an autograd view of the buffer, so errors read as they would locally
+        out = out.detach().to(ctx.device(device))
     if tag["requires_grad"] and (dtype.is_floating_point or dtype.is_complex):
         out.requires_grad_(True)
     if tag.get("grad") is not None:

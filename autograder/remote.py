@@ -32,6 +32,7 @@ __all__ = [
     "SandboxError",
     "StudentError",
     "MissingAttribute",
+    "NoLength",
     "SandboxTimeout",
     "SandboxCrashed",
     "ImportFailed",
@@ -71,6 +72,10 @@ class StudentError(SandboxError):
 class MissingAttribute(StudentError, AttributeError):
     """The sandbox object has no such attribute; an AttributeError, so that
     ``hasattr`` and ``dict(remote)`` behave as they do on local objects."""
+
+
+class NoLength(StudentError, TypeError):
+    """The sandbox object has no ``len()``; a TypeError, so ``list(remote)`` iterates instead."""
 
 
 class SandboxTimeout(SandboxError):
@@ -291,8 +296,9 @@ def _apply(original: Any, new: Any) -> None:
         if original.shape == new.shape and original.dtype == new.dtype and original.device.type != "meta":
             with torch.no_grad():
                 original.copy_(new.detach())
-            if new.grad is not None and original.requires_grad and original.is_leaf:
-                original.grad = new.grad.to(original.device)
+            if original.is_leaf:
+                original.grad = None if new.grad is None else new.grad.to(original.device)
+                original.requires_grad_(new.requires_grad)
 
 
 class Remote:
@@ -342,7 +348,12 @@ class Remote:
         return self._ask(f"{self._label}()", "call", *args, **kwargs)
 
     def __len__(self) -> int:
-        n = self._ask(f"len() of your {self._label}", "len")
+        try:
+            n = self._ask(f"len() of your {self._label}", "len")
+        except StudentError as exc:
+            if exc.type == "TypeError":
+                raise NoLength(f"len() of your {self._label}", {"type": exc.type, "message": exc.detail}) from None
+            raise
         if type(n) is not int:
             raise SandboxError(f"len() of a {self.remote_type} returned a {type(n).__name__}")
         return n

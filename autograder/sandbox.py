@@ -378,4 +378,4 @@ def _snapshot(x: Any) -> tuple:
     if x.device.type == "meta":
         return (tuple(x.shape), x.dtype)
     grad = None if x.grad is None else bytes(protocol.tensor_bytes(x.grad))
-    return (tuple(x.shape), x.dtype, bytes(protocol.tensor_bytes(x)), grad)
+    return (tuple(x.shape), x.dtype, x.requires_grad, bytes(protocol.tensor_bytes(x)), grad)

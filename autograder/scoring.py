@@ -64,6 +64,7 @@ def _unit_score(job: Job, rows: list[dict]) -> UnitScore:
                     "status": r["status"],
                     "message": r["message"],
                     "trap": r["trap"],
+                    "seconds": r.get("seconds", 0.0),
                 }
             )
     return UnitScore(job.student, job.unit.name, round(total, 6), round(maximum, 6), job.problem, checks)

@@ -35,6 +35,16 @@ SOURCE = textwrap.dedent(
     def flat_view(x):
         return x.view(-1)
 
+    def sub_in_place(w):
+        w -= 1
+
+    def forget_grad(w):
+        w.grad = None
+        w.requires_grad_(False)
+
+    def params(n):
+        return (torch.ones(1) for _ in range(n))
+
     def to_numpy(t):
         return t.numpy()
 
@@ -252,3 +262,24 @@ def test_missing_attribute_is_an_attribute_error(box):
     assert not hasattr(lin, "no_such_thing")
     params = dict(lin.named_parameters())
     assert set(params) == {"weight", "bias"} and params["weight"].shape == (2, 3)
+
+
+def test_argument_errors_read_as_locally(box):
+    """An in-place update of a leaf we passed fails with the message it has locally (not 'a view of')."""
+    w = torch.ones(3, requires_grad=True)
+    with pytest.raises(StudentError) as info:
+        box.module.sub_in_place(w)
+    assert info.value.detail.startswith("a leaf Variable that requires grad")
+
+
+def test_grad_cleared_and_requires_grad_dropped_come_back(box):
+    """Setting .grad to None and requires_grad_(False) on an argument are mirrored here."""
+    w = torch.ones(2, requires_grad=True)
+    w.grad = torch.ones(2)
+    box.module.forget_grad(w)
+    assert w.grad is None and not w.requires_grad
+
+
+def test_list_of_a_remote_generator(box):
+    """list() of a remote generator iterates (its len() is a TypeError, as locally)."""
+    assert len(list(box.module.params(3))) == 3
