@@ -14,6 +14,7 @@ are never encoded: the sandbox keeps them and sends a ``handle`` tag instead.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import socket
@@ -226,7 +227,7 @@ def encode(value: Any, ctx: EncodeContext, depth: int = 0) -> dict:
         return {"t": "size", "v": [int(d) for d in value]}
     if kind is slice:
         return {"t": "slice", "v": [encode(x, ctx, depth + 1) for x in (value.start, value.stop, value.step)]}
-    if kind is dict:
+    if kind in (dict, collections.OrderedDict):  # a state_dict is an OrderedDict
         return {
             "t": "dict",
             "k": [encode(k, ctx, depth + 1) for k in value],

@@ -283,3 +283,9 @@ def test_grad_cleared_and_requires_grad_dropped_come_back(box):
 def test_list_of_a_remote_generator(box):
     """list() of a remote generator iterates (its len() is a TypeError, as locally)."""
     assert len(list(box.module.params(3))) == 3
+
+
+def test_state_dict_comes_back_as_a_dict(box):
+    """A module's state_dict (an OrderedDict) arrives as a plain dict of tensors."""
+    sd = box.make("torch.nn.Linear", 3, 2).state_dict()
+    assert type(sd) is dict and set(sd) == {"weight", "bias"} and sd["weight"].shape == (2, 3)
