@@ -90,3 +90,12 @@ def test_solution_mirrors_stub(name):
 def test_every_curriculum_unit_that_exists_is_listed():
     """A unit folder that curriculum.toml does not describe is an error."""
     assert set(UNITS) <= set(CURRICULUM)
+
+
+def test_coverage_table_is_current_and_complete():
+    """docs/coverage.md is what `torchgrade dev coverage` makes, and no concept or trap lacks a check."""
+    from autograder.coverage import coverage
+
+    found = coverage(COURSE)
+    assert found.problems == []
+    assert (ROOT / "docs" / "coverage.md").read_text() == found.markdown, "run: torchgrade dev coverage --write docs/coverage.md"
