@@ -99,3 +99,14 @@ def test_coverage_table_is_current_and_complete():
     found = coverage(COURSE)
     assert found.problems == []
     assert (ROOT / "docs" / "coverage.md").read_text() == found.markdown, "run: torchgrade dev coverage --write docs/coverage.md"
+
+
+def test_list_shows_the_twelve_units_in_order():
+    """`torchgrade list` on the course shows every unit, in curriculum order."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    out = CliRunner().invoke(main, ["list", "--course", str(ROOT)], terminal_width=200).output
+    positions = [out.index(name) for name in sorted(CURRICULUM)]
+    assert len(positions) == 12 and positions == sorted(positions)
