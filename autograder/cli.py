@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -143,7 +144,13 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     with _bar("grading") as bar:
         task = bar.add_task("grading", total=None)
         result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total))
-    console.print(class_table(result.document))
+    table = class_table(result.document)
+    # A terminal squeezes the table to fit; a file or a log gets all of it.
+    if console.is_terminal:
+        console.print(table)
+    else:
+        needed = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        Console(width=max(console.width, needed), no_color=console.no_color).print(table)
     for note in result.document["notes"]:
         err.print(f"[yellow]note:[/] {escape(note)}")
     console.print(f"wrote {result.json_path} and {result.csv_path}")

@@ -80,11 +80,16 @@ def _fmt(x: float) -> str:
 
 def class_table(doc: dict) -> Table:
     names = [u["name"] for u in doc["units"]]
-    table = Table(title=f"Grades (seed {doc['seed']}, devices {', '.join(doc['devices'])})")
-    table.add_column("student")
-    for u in doc["units"]:
-        table.add_column(f"{u['name']}\n/{u['max_score']:g}", justify="right")
-    table.add_column("total", justify="right", style="bold")
+    # Units are headed by their number, with a key below and the maximum
+    # scores in the first row, so that twelve units fit 80 columns.
+    key = "  ".join(f"{n.split('_', 1)[0]} {n.split('_', 1)[-1]}" for n in names) + "  (- no file graded: see grades.json)"
+    table = Table(title=f"Grades (seed {doc['seed']}, devices {', '.join(doc['devices'])})", caption=key, padding=(0, 1))
+    table.add_column("student", no_wrap=True)
+    for n in names:
+        table.add_column(n.split("_", 1)[0], justify="right", no_wrap=True)
+    table.add_column("total", justify="right", style="bold", no_wrap=True)
+    most = sum(u["max_score"] for u in doc["units"])
+    table.add_row("[dim]max[/]", *(f"[dim]{u['max_score']:g}[/]" for u in doc["units"]), f"[dim]{most:g}[/]", end_section=True)
     for student, row in doc["students"].items():
         cells = []
         for n in names:
@@ -92,11 +97,11 @@ def class_table(doc: dict) -> Table:
             if s is None:
                 cells.append("")
             elif s["problem"]:
-                cells.append("[magenta]missing[/]" if s["problem"].startswith("missing") else "[magenta]unreadable[/]")
+                cells.append("[magenta]-[/]")
             else:
                 colour = "green" if s["score"] == s["max_score"] else "red" if s["score"] == 0 else "yellow"
                 cells.append(f"[{colour}]{s['score']:g}[/]")
-        table.add_row(student, *cells, f"{row['total']:g}/{row['max_total']:g}")
+        table.add_row(student, *cells, f"{row['total']:g}")
     return table
 
 
