@@ -18,6 +18,7 @@ from autograder.coverage import coverage
 from autograder.devcheck import prove_unit
 from autograder.grading import check_work, grade_class, load_progress
 from autograder.intake import IntakeError
+from autograder.release import ReleaseError, build_release
 from autograder.report import class_table, unit_table
 from autograder.runner import GradingError, RunSettings, cuda_note, load_units, new_seed, resolve_devices
 from autograder.units import Course, UnitError, find_course, load_course
@@ -57,7 +58,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (UnitError, GradingError, IntakeError) as exc:
+        except (UnitError, GradingError, IntakeError, ReleaseError) as exc:
             raise _UserError(str(exc)) from None
 
 
@@ -154,6 +155,18 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     for note in result.document["notes"]:
         err.print(f"[yellow]note:[/] {escape(note)}")
     console.print(f"wrote {result.json_path} and {result.csv_path}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--units", "unit_names", default=None, help="Comma-separated units to release. Default: all.")
+@click.option("--title", default="PyTorch exercises", help="The title of the students' README.")
+@_course_option
+def release(out: Path, unit_names: str | None, title: str, course: Path | None) -> None:
+    """Build the student release in OUT: stubs, public checks, data, the tool; no solutions, no hidden checks."""
+    c = _course(course)
+    made = build_release(c, out, load_units(c, unit_names.split(",") if unit_names else None), title)
+    console.print(f"wrote {made.root}: {len(made.units)} units, {made.files} files, no solutions and no hidden checks")
 
 
 @main.command()

@@ -1,0 +1,96 @@
+"""``torchgrade release``: what students get, and nothing they must not see.
+
+A release is a course folder of its own: each unit's ``assignments/<unit>/``
+(stub, ``unit.toml``, public checks, data and licences), the ``autograder``
+package and ``pyproject.toml`` so that ``pip install .`` gives the
+``torchgrade`` command, and a README for students. ``solutions/`` and
+``checks/`` never go in; ``build_release`` checks the result before it
+returns.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.units import Course, Unit
+
+__all__ = ["ReleaseError", "Release", "build_release"]
+
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".torchgrade", ".ipynb_checkpoints")
+
+STUDENT_README = """# {title}
+
+Your exercises: one folder per unit in `assignments/`, in order. In each,
+the module (for example `assignments/01_tensors/tensors.py`) has functions
+and classes whose bodies say `TODO`: read the docstring, write the code.
+
+Set up once (Python 3.11 or newer):
+
+```
+python3 -m venv .venv && .venv/bin/pip install torch -e .
+```
+
+Then, as often as you like:
+
+```
+.venv/bin/torchgrade list              # the units and what you have passed
+.venv/bin/torchgrade check 01          # check unit 01 (or: check, for every unit)
+.venv/bin/torchgrade hint 01           # hints for unit 01
+```
+
+`check` runs the public checks that come with each unit
+(`check_public.py`, which you may read). Your instructor grades with more,
+hidden checks on other inputs, so passing here is a good sign, not a grade.
+Hand in the files in `assignments/` as your course asks, under their names
+(`tensors.py`, or `tensors.ipynb` if you work in JupyterLab).
+
+Units in this release:
+
+{units}
+"""
+
+
+class ReleaseError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Release:
+    root: Path
+    units: list[str]
+    files: int
+
+
+def build_release(course: Course, out: Path, units: list[Unit], title: str = "PyTorch exercises") -> Release:
+    """Write the student release of ``units`` to ``out`` (which must not exist or be empty)."""
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseError(f"{out} is not empty: give a new folder, so that nothing old is shipped by mistake")
+    if out.resolve().is_relative_to(course.root.resolve()) and out.resolve() != course.root.resolve():
+        inside = out.resolve().relative_to(course.root.resolve()).parts[0]
+        if inside in ("assignments", "solutions", "checks", "autograder"):
+            raise ReleaseError(f"{out} lies inside the course's {inside}/ folder: choose a folder elsewhere")
+    out.mkdir(parents=True, exist_ok=True)
+    for unit in units:
+        shutil.copytree(unit.stub.parent, out / "assignments" / unit.name, ignore=_SKIP)
+    package = Path(__file__).resolve().parent
+    shutil.copytree(package, out / "autograder", ignore=_SKIP)
+    shutil.copyfile(course.root / "pyproject.toml", out / "pyproject.toml")
+    listing = "\n".join(f"- `{u.name}`: {u.title}" for u in units)
+    (out / "README.md").write_text(STUDENT_README.format(title=title, units=listing))
+    _verify(course, out, units)
+    return Release(out, [u.name for u in units], sum(1 for p in out.rglob("*") if p.is_file()))
+
+
+def _verify(course: Course, out: Path, units: list[Unit]) -> None:
+    """Refuse a release that holds a hidden check or a solution file."""
+    for forbidden in ("solutions", "checks"):
+        if (out / forbidden).exists():
+            raise ReleaseError(f"the release holds {forbidden}/")
+    secret = {u.solution.read_bytes() for u in units if u.solution.is_file()}
+    secret |= {u.hidden_checks.read_bytes() for u in units if u.hidden_checks.is_file()}
+    secret.discard(b"")
+    for path in out.rglob("*.py"):
+        if path.read_bytes() in secret:
+            raise ReleaseError(f"{path} is a copy of a solution or of hidden checks")
