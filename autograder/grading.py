@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.feedback import write_feedback
 from autograder.intake import discover
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
@@ -29,6 +30,7 @@ class GradeResult:
     document: dict  # the grades.json content
     json_path: Path
     csv_path: Path
+    feedback: Path  # a folder of one HTML page per student
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def grade_class(
     settings: RunSettings,
     progress: Progress | None = None,
 ) -> GradeResult:
-    """Grade ``SUBMISSIONS/<student>/`` for ``units``; write grades.json and grades.csv to ``out``."""
+    """Grade ``SUBMISSIONS/<student>/`` for ``units``; write grades.json, grades.csv and feedback/ to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()))
     settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
@@ -64,7 +66,8 @@ def grade_class(
         cuda=cuda_note(settings.devices), notes=isolation_warnings(results) + intake.notes,
     )  # fmt: skip
     json_path, csv_path = write_grades(doc, out)
-    return GradeResult(doc, json_path, csv_path)
+    write_feedback(doc, out / "feedback")
+    return GradeResult(doc, json_path, csv_path, out / "feedback")
 
 
 def check_work(

@@ -1,0 +1,83 @@
+"""Feedback pages: one self-contained HTML file per student.
+
+Made from the grades document only, so a page can show nothing a student
+may not see: per unit, every check with its status, points, devices and
+message. No hidden check source, no other student, no script, no outside
+resource; everything from the submission is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from pathlib import Path
+
+__all__ = ["student_page", "write_feedback"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+h1 { margin-bottom: .2em; } .meta { color: #666; margin-top: 0; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }
+td, th { border: 1px solid #ddd; padding: .35em .5em; vertical-align: top; text-align: left; }
+th { background: #f4f4f4; } td.pts { text-align: right; white-space: nowrap; }
+.passed { color: #17692b; } .failed { color: #b00020; } .error { color: #8a2be2; }
+.timeout { color: #a05a00; } .skipped { color: #777; }
+pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
+.problem { background: #fff3f3; border: 1px solid #f0c0c0; padding: .5em; }
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def student_page(doc: dict, student: str) -> str:
+    """The HTML feedback page of ``student`` in the grades document ``doc``."""
+    row = doc["students"][student]
+    titles = {u["name"]: u["title"] for u in doc["units"]}
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Feedback for {_e(student)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Feedback for {_e(student)}</h1>",
+        f'<p class="meta">Total {row["total"]:g} of {row["max_total"]:g} points · devices: {_e(", ".join(doc["devices"]))}'
+        f" · {_e(doc['cuda'])} · graded {_e(doc['created'])}</p>",
+    ]
+    for name, unit in row["units"].items():
+        parts.append(f"<h2>{_e(name)}: {_e(titles.get(name, ''))} <small>({unit['score']:g} / {unit['max_score']:g})</small></h2>")
+        if unit["problem"]:
+            parts.append(f'<p class="problem">Not graded: {_e(unit["problem"])}</p>')
+        by_check: dict[str, list[dict]] = defaultdict(list)
+        for c in unit["checks"]:
+            by_check[c["id"]].append(c)
+        parts.append("<table><tr><th>exercise</th><th>check</th><th>result</th><th>points</th><th>message</th></tr>")
+        for check_id, runs in by_check.items():
+            points = sum(c["points"] for c in runs)
+            most = sum(c["max_points"] for c in runs)
+            results = " ".join(f'<span class="{_e(c["status"])}">{_e(c["status"])} [{_e(c["device"])}]</span>' for c in runs)
+            seen: dict[str, list[str]] = {}  # one line per distinct message, with its devices
+            for c in runs:
+                if c["message"]:
+                    seen.setdefault(c["message"], []).append(c["device"])
+            messages = "".join(f"<pre>[{_e(', '.join(d))}] {_e(m)}</pre>" for m, d in seen.items())
+            short = check_id.split("::", 1)[-1].removeprefix("test_").replace("_", " ")
+            parts.append(
+                f"<tr><td>{_e(runs[0]['exercise'])}</td><td>{_e(short)}</td><td>{results}</td>"
+                f'<td class="pts">{points:g} / {most:g}</td><td>{messages}</td></tr>'
+            )
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_feedback(doc: dict, out: Path) -> list[Path]:
+    """Write ``out/<student>.html`` for every student; return the paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student in doc["students"]:
+        path = out / f"{student}.html"
+        path.write_text(student_page(doc, student), encoding="utf-8")
+        written.append(path)
+    return written
