@@ -154,7 +154,7 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
         Console(width=max(console.width, needed), no_color=console.no_color).print(table)
     for note in result.document["notes"]:
         err.print(f"[yellow]note:[/] {escape(note)}")
-    console.print(f"wrote {result.json_path}, {result.csv_path} and a feedback page per student in {result.feedback}/")
+    console.print(f"wrote {result.json_path}, {result.csv_path}, {result.feedback.parent / 'summary.html'} and a feedback page per student in {result.feedback}/")
 
 
 @main.command()

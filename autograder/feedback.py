@@ -1,4 +1,4 @@
-"""Feedback pages: one self-contained HTML file per student.
+"""Feedback pages: one self-contained HTML file per student, and a class summary.
 
 Made from the grades document only, so a page can show nothing a student
 may not see: per unit, every check with its status, points, devices and
@@ -12,7 +12,7 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
-__all__ = ["student_page", "write_feedback"]
+__all__ = ["student_page", "class_page", "write_feedback"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -73,11 +73,60 @@ def student_page(doc: dict, student: str) -> str:
 
 
 def write_feedback(doc: dict, out: Path) -> list[Path]:
-    """Write ``out/<student>.html`` for every student; return the paths."""
+    """Write ``out/<student>.html`` for every student and ``out/../summary.html``; return the pages."""
     out.mkdir(parents=True, exist_ok=True)
+    (out.parent / "summary.html").write_text(class_page(doc), encoding="utf-8")
     written = []
     for student in doc["students"]:
         path = out / f"{student}.html"
         path.write_text(student_page(doc, student), encoding="utf-8")
         written.append(path)
     return written
+
+
+def class_page(doc: dict) -> str:
+    """The class at a glance: score distribution, pass rate per check, the traps hit most."""
+    students = doc["students"]
+    most = max((r["max_total"] for r in students.values()), default=0) or 1
+    totals = [r["total"] / most * 100 for r in students.values()]
+    bins = [0] * 10
+    for t in totals:
+        bins[min(int(t // 10), 9)] += 1
+    tallest = max(bins) or 1
+    bars = "".join(
+        f'<rect x="{40 + i * 50}" y="{170 - n / tallest * 150:.1f}" width="40" height="{n / tallest * 150:.1f}" fill="#4a78b5"/>'
+        f'<text x="{60 + i * 50}" y="188" font-size="11" text-anchor="middle">{i * 10}-{i * 10 + 10}%</text>'
+        f'<text x="{60 + i * 50}" y="{165 - n / tallest * 150:.1f}" font-size="11" text-anchor="middle">{n}</text>'
+        for i, n in enumerate(bins)
+    )
+    plot = f'<svg role="img" aria-label="score distribution" width="560" height="200">{bars}</svg>'
+    runs: dict[str, list[bool]] = defaultdict(list)
+    traps: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for student, row in students.items():
+        for unit in row["units"].values():
+            per_check: dict[str, bool] = {}
+            for c in unit["checks"]:
+                per_check[c["id"]] = per_check.get(c["id"], True) and c["status"] == "passed"
+                if c.get("trap") and c["status"] == "failed":
+                    traps[(c["id"].split("::")[0], c["trap"])].add(student)
+            for check_id, passed in per_check.items():
+                runs[check_id].append(passed)
+    rates = sorted(((sum(v) / len(v), k, len(v)) for k, v in runs.items()), key=lambda x: (x[0], x[1]))
+    rate_rows = "".join(f"<tr><td>{_e(k)}</td><td class='pts'>{r * 100:.0f}%</td><td class='pts'>{n}</td></tr>" for r, k, n in rates)
+    trap_rows = "".join(
+        f"<tr><td>{_e(unit)}</td><td>{_e(trap)}</td><td class='pts'>{len(who)}</td></tr>"
+        for (unit, trap), who in sorted(traps.items(), key=lambda x: (-len(x[1]), x[0]))
+    )
+    mean = sum(totals) / len(totals) if totals else 0.0
+    return "\n".join([
+        "<!DOCTYPE html>",
+        f'<html lang="en"><head><meta charset="utf-8"><title>Class summary</title><style>{_CSS}</style></head><body>',
+        "<h1>Class summary</h1>",
+        f'<p class="meta">{len(students)} students · mean {mean:.0f}% · devices: {_e(", ".join(doc["devices"]))} · seed {doc["seed"]}</p>',
+        "<h2>Score distribution (% of the maximum)</h2>", plot,
+        "<h2>Traps the class fell into most</h2>",
+        "<table><tr><th>unit</th><th>trap</th><th>students</th></tr>" + (trap_rows or "<tr><td colspan=3>none</td></tr>") + "</table>",
+        "<h2>Pass rate of every check (lowest first)</h2>",
+        "<table><tr><th>check</th><th>passed</th><th>students</th></tr>" + rate_rows + "</table>",
+        "</body></html>",
+    ]) + "\n"  # fmt: skip

@@ -62,3 +62,14 @@ def test_failing_check_is_visible_in_a_browser(graded, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
     assert "Feedback for bo" in flat and "failed [cpu]" in flat and "is int64" in flat
+
+
+def test_class_summary_counts(graded):
+    """The class page shows the distribution, each check's pass rate and the traps students fell into."""
+    page = (graded.parent / "summary.html").read_text()
+    assert "3 students" in page and "<svg" in page
+    assert "<td>01_toy::test_from_list</td><td class='pts'>33%</td><td class='pts'>3</td>" in page
+    assert "<td>01_toy</td><td>int64_default</td><td class='pts'>1</td>" in page
+    import re
+
+    assert not re.search(r"\b(amy|bo|cat)\b", page)  # no student names on the class page
