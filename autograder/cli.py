@@ -16,8 +16,9 @@ from rich.table import Table
 
 from autograder.coverage import coverage
 from autograder.devcheck import prove_unit
-from autograder.grading import check_work, grade_class, load_progress
+from autograder.grading import check_work, grade_class, grade_submission, load_progress
 from autograder.intake import IntakeError
+from autograder import gradescope as gs
 from autograder.release import ReleaseError, build_release
 from autograder.report import class_table, unit_table
 from autograder.runner import GradingError, RunSettings, cuda_note, load_units, new_seed, resolve_devices
@@ -222,3 +223,37 @@ def dev_coverage(write: Path | None, course: Path | None) -> None:
     for problem in found.problems:
         err.print(f"[red]✗[/] {escape(problem)}")
     sys.exit(1 if found.problems else 0)
+
+
+@main.group(cls=_Group)
+def gradescope() -> None:
+    """Gradescope: build the autograder zip, or grade one submission inside it."""
+
+
+@gradescope.command("build")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--units", "unit_names", default=None, help="Comma-separated units this assignment grades. Default: all.")
+@_course_option
+def gradescope_build(out: Path, unit_names: str | None, course: Path | None) -> None:
+    """Write the Gradescope autograder zip (setup.sh, run_autograder, the course) to OUT."""
+    c = _course(course)
+    units = load_units(c, unit_names.split(",") if unit_names else None)
+    gs.build_zip(c, units, out)
+    console.print(f"wrote {out}: upload it as the assignment's autograder ({', '.join(u.name for u in units)})")
+
+
+@gradescope.command("run")
+@click.option("--submission", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path), help="The student's files (/autograder/submission).")
+@click.option("--results", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write results.json.")
+@click.option("--units", "unit_names", required=True, help="Comma-separated units to grade.")
+@_seed_option
+@_course_option
+def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int | None, course: Path | None) -> None:
+    """Grade one submission folder and write Gradescope's results.json (used by run_autograder)."""
+    c = _course(course)
+    units = load_units(c, unit_names.split(","))
+    settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), workers=1, which="hidden")
+    doc = grade_submission(c, units, submission, settings)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(doc, indent=1))
+    console.print(f"score {doc['score']:g}: wrote {results}")

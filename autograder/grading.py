@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.feedback import write_feedback
+from autograder.gradescope import results_json, write_results
 from autograder.intake import discover
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
@@ -20,7 +23,7 @@ from autograder.runner import Progress, RunSettings, cuda_note, isolation_warnin
 from autograder.scoring import UnitScore, score
 from autograder.units import Course, Unit
 
-__all__ = ["GradeResult", "CheckResult", "grade_class", "check_work", "load_progress", "PROGRESS_FILE"]
+__all__ = ["GradeResult", "CheckResult", "grade_class", "grade_submission", "check_work", "load_progress", "PROGRESS_FILE"]
 
 PROGRESS_FILE = Path(".torchgrade") / "progress.json"
 
@@ -54,7 +57,11 @@ def grade_class(
     settings: RunSettings,
     progress: Progress | None = None,
 ) -> GradeResult:
-    """Grade ``SUBMISSIONS/<student>/`` for ``units``; write grades.json, grades.csv and feedback/ to ``out``."""
+    """Grade ``SUBMISSIONS/<student>/`` for ``units``.
+
+    Writes to ``out``: grades.json, grades.csv, feedback/<student>.html,
+    summary.html and gradescope/<student>/results.json.
+    """
     out.mkdir(parents=True, exist_ok=True)
     hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()))
     settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
@@ -67,7 +74,26 @@ def grade_class(
     )  # fmt: skip
     json_path, csv_path = write_grades(doc, out)
     write_feedback(doc, out / "feedback")
+    write_results(doc, out / "gradescope")
     return GradeResult(doc, json_path, csv_path, out / "feedback")
+
+
+def grade_submission(course: Course, units: list[Unit], submission: Path, settings: RunSettings) -> dict:
+    """Grade one Gradescope submission folder; return its results.json content.
+
+    Students may upload their files inside a folder: unit files are found at
+    any depth (the first of each name wins).
+    """
+    with tempfile.TemporaryDirectory(prefix="torchgrade-gradescope-") as tmp:
+        mine = Path(tmp) / "subs" / "submission"
+        mine.mkdir(parents=True)
+        wanted = {u.filename for u in units} | {f"{u.module}.ipynb" for u in units}
+        for path in sorted(submission.rglob("*")):
+            if path.is_file() and path.name in wanted and not (mine / path.name).exists():
+                shutil.copyfile(path, mine / path.name)
+        start = time.perf_counter()
+        done = grade_class(course, mine.parent, Path(tmp) / "out", units, settings)
+        return results_json(done.document, "submission", time.perf_counter() - start)
 
 
 def check_work(

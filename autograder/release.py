@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograder.units import Course, Unit
 
-__all__ = ["ReleaseError", "Release", "build_release"]
+__all__ = ["ReleaseError", "Release", "build_release", "tool_pyproject"]
 
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".torchgrade", ".ipynb_checkpoints")
 
@@ -56,6 +56,38 @@ class ReleaseError(Exception):
     pass
 
 
+_MINIMAL_PYPROJECT = """[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "torchgrade"
+version = "{version}"
+requires-python = ">=3.11"
+dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8", "click>=8.1", "rich>=13"]
+
+[project.scripts]
+torchgrade = "autograder.cli:main"
+
+[tool.setuptools]
+packages = ["autograder"]
+"""
+
+
+def tool_pyproject() -> str:
+    """The pyproject.toml that installs this autograder package where it is copied to.
+
+    The tool's own, when it runs from a checkout; a minimal one when it was
+    installed from a wheel (which carries no pyproject.toml).
+    """
+    from autograder import __version__
+
+    own = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if own.is_file() and 'name = "torchgrade"' in own.read_text():
+        return own.read_text()
+    return _MINIMAL_PYPROJECT.format(version=__version__)
+
+
 @dataclass(frozen=True)
 class Release:
     root: Path
@@ -76,7 +108,7 @@ def build_release(course: Course, out: Path, units: list[Unit], title: str = "Py
         shutil.copytree(unit.stub.parent, out / "assignments" / unit.name, ignore=_SKIP)
     package = Path(__file__).resolve().parent
     shutil.copytree(package, out / "autograder", ignore=_SKIP)
-    shutil.copyfile(course.root / "pyproject.toml", out / "pyproject.toml")
+    (out / "pyproject.toml").write_text(tool_pyproject())
     listing = "\n".join(f"- `{u.name}`: {u.title}" for u in units)
     (out / "README.md").write_text(STUDENT_README.format(title=title, units=listing))
     _verify(course, out, units)

@@ -1,0 +1,114 @@
+"""Gradescope: results.json per student, and the autograder zip.
+
+Gradescope runs ``/autograder/run_autograder`` with the student's files in
+``/autograder/submission/`` and reads ``/autograder/results/results.json``
+(``score``, ``execution_time``, ``output``, ``tests[]`` with ``name``,
+``score``, ``max_score``, ``status``, ``output``, ``visibility``). The zip
+carries the whole course (hidden checks and solutions included: Gradescope
+keeps the autograder private) under ``source/``, a ``setup.sh`` that installs
+it, and a ``run_autograder`` that grades with ``torchgrade gradescope run``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import zipfile
+from pathlib import Path
+
+from autograder.release import tool_pyproject
+from autograder.units import Course, Unit
+
+__all__ = ["results_json", "write_results", "build_zip"]
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when the autograder image is built.
+set -euo pipefail
+cd /autograder/source
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --upgrade pip
+/autograder/venv/bin/pip install torch -e .
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for each submission. AUTOGRADER_ROOT and
+# TORCHGRADE_PYTHON let a test run it in a scratch copy of the layout.
+set -euo pipefail
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+python="${{TORCHGRADE_PYTHON:-$root/venv/bin/python}}"
+mkdir -p "$root/results"
+exec "$python" -m autograder gradescope run --course "$root/source" \\
+    --submission "$root/submission" --results "$root/results/results.json" --units {units}
+"""
+
+
+def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
+    """One student's grades in Gradescope's results.json format (a test per check)."""
+    row = doc["students"][student]
+    tests = []
+    for unit_name, unit in row["units"].items():
+        by_check: dict[str, list[dict]] = {}
+        for c in unit["checks"]:
+            by_check.setdefault(c["id"], []).append(c)
+        for check_id, runs in by_check.items():
+            passed = all(c["status"] == "passed" for c in runs)
+            lines = sorted({f"[{c['device']}] {c['status']}: {c['message']}" for c in runs if c["status"] != "passed"})
+            tests.append({
+                "name": f"{unit_name} · {runs[0]['exercise']} · {check_id.split('::', 1)[-1]}",
+                "score": round(sum(c["points"] for c in runs), 6),
+                "max_score": round(sum(c["max_points"] for c in runs), 6),
+                "status": "passed" if passed else "failed",
+                "output": "\n".join(lines),
+                "visibility": "visible",
+            })  # fmt: skip
+        if unit["problem"]:
+            tests.append({"name": f"{unit_name} · file", "score": 0, "max_score": 0, "status": "failed",
+                          "output": unit["problem"], "visibility": "visible"})  # fmt: skip
+    notes = [f"seed {doc['seed']}", doc["cuda"], *doc["notes"]]
+    return {
+        "score": row["total"],
+        "execution_time": round(seconds, 3),
+        "output": "\n".join(notes),
+        "tests": tests,
+    }
+
+
+def write_results(doc: dict, out: Path) -> list[Path]:
+    """``out/<student>/results.json`` for every student."""
+    paths = []
+    for student in doc["students"]:
+        path = out / student / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results_json(doc, student), indent=1))
+        paths.append(path)
+    return paths
+
+
+def build_zip(course: Course, units: list[Unit], out: Path) -> Path:
+    """The Gradescope autograder zip for ``units``: setup.sh, run_autograder, source/."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".torchgrade", ".venv")
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        _add_text(zf, "setup.sh", SETUP_SH)
+        _add_text(zf, "run_autograder", RUN_AUTOGRADER.format(units=",".join(u.name for u in units)))
+        _add_text(zf, "source/pyproject.toml", tool_pyproject(), mode=0o644)
+        _add_text(zf, "source/README.md", "The torchgrade autograder for this assignment.\n", mode=0o644)
+        sources = [Path(__file__).resolve().parent]
+        for unit in units:
+            sources += [unit.stub.parent, unit.solution.parent, unit.hidden_checks.parent]
+        for src in sources:
+            rel = "autograder" if src == Path(__file__).resolve().parent else src.relative_to(course.root).as_posix()
+            if src.is_file():
+                zf.write(src, f"source/{rel}")
+                continue
+            for path in sorted(src.rglob("*")):
+                if path.is_file() and not skip(str(path.parent), [path.name]) and "__pycache__" not in path.parts:
+                    zf.write(path, f"source/{rel}/{path.relative_to(src).as_posix()}")
+    return out
+
+
+def _add_text(zf: zipfile.ZipFile, name: str, text: str, mode: int = 0o755) -> None:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFREG | mode) << 16  # scripts executable, as Gradescope expects
+    zf.writestr(info, text)
