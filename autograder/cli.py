@@ -126,7 +126,7 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
 
 
 @main.command()
-@click.argument("submissions", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("submissions", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for grades.json and grades.csv.")
 @click.option("--workers", type=int, default=None, help="Parallel graders. Default: the number of cores.")
 @click.option("--devices", default=None, help="Comma-separated devices, e.g. cpu,cuda. Default: cpu, and cuda when available.")
@@ -135,7 +135,7 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
 @_seed_option
 @_course_option
 def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, seed: int | None, course: Path | None) -> None:
-    """Grade a class: SUBMISSIONS/<student>/ holds each student's unit files (.py or .ipynb)."""
+    """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
     settings = RunSettings(

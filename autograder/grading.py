@@ -57,15 +57,15 @@ def grade_class(
     settings: RunSettings,
     progress: Progress | None = None,
 ) -> GradeResult:
-    """Grade ``SUBMISSIONS/<student>/`` for ``units``.
+    """Grade what students handed in (see ``intake``) for ``units``.
 
     Writes to ``out``: grades.json, grades.csv, feedback/<student>.html,
     summary.html and gradescope/<student>/results.json.
     """
     out.mkdir(parents=True, exist_ok=True)
-    hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()))
-    settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
     with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
+        hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()), staging)
+        settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
         intake = discover(course, submissions, units, Path(staging))
         results = run_jobs(course, intake.jobs, settings, progress)
     doc = grades_document(

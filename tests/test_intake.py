@@ -54,10 +54,68 @@ def test_broken_notebook_is_a_problem_not_a_crash(course, tmp_path):
 def test_empty_or_missing_folder_is_a_clear_error(course, tmp_path):
     with pytest.raises(IntakeError, match="not a folder"):
         discover(course, tmp_path / "nope", list(course.units), tmp_path)
-    with pytest.raises(IntakeError, match="no student folders"):
+    with pytest.raises(IntakeError, match="no student submissions"):
         discover(course, tmp_path, list(course.units), tmp_path)
 
 
 def test_notebook_code_cells_only():
     src = notebook_to_source(notebook("x = 1", "!pip install torch\ny = 2"))
     assert "x = 1" in src and "# !pip install torch" in src and "# notes" not in src
+
+
+def test_lms_download_newest_resubmission_counts(course, tmp_path):
+    """Canvas files map to students; -1, -2 resubmissions: the newest counts; the rest is listed."""
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    (lms / "smithjane_1001_5001_toy.py").write_text("old = 1\n")
+    (lms / "smithjane_1001_5002_toy-1.py").write_text("newer = 2\n")
+    (lms / "smithjane_LATE_1001_5003_toy-2.py").write_text(SOLVED)
+    (lms / "doejohn_1002_5004_toy.ipynb").write_text(notebook("import torch"))
+    (lms / "doejohn_1002_5005_report.pdf").write_text("%PDF")
+    (lms / "doejohn_1002_5006_helpers.py").write_text("x = 1\n")
+    (lms / "readme.txt").write_text("from the LMS")
+    intake = discover(course, lms, list(course.units), tmp_path / "st")
+    assert intake.layout == "lms"
+    jobs = {j.student: j for j in intake.jobs}
+    assert set(jobs) == {"smithjane_1001", "doejohn_1002"}
+    assert jobs["smithjane_1001"].source.name == "smithjane_LATE_1001_5003_toy-2.py"
+    assert jobs["doejohn_1002"].source.read_text().startswith("import torch")
+    text = "\n".join(intake.notes)
+    assert "lms/smithjane_1001_5001_toy.py passed over" in text and "lms/smithjane_1001_5002_toy-1.py passed over" in text
+    assert "report.pdf: not a Python file" in text and "helpers.py: matches no unit" in text
+    assert "readme.txt: not named" in text
+
+
+def test_zip_of_an_lms_download(course, tmp_path):
+    """A .zip is unpacked (refusing paths that escape) and read like the folder."""
+    import zipfile
+
+    archive = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("smithjane_1001_5003_toy.py", SOLVED)
+    (job,) = discover(course, archive, list(course.units), tmp_path / "st").jobs
+    assert job.student == "smithjane_1001" and job.source.read_text() == SOLVED
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../outside.py", "x")
+    with pytest.raises(IntakeError, match="outside the folder"):
+        discover(course, evil, list(course.units), tmp_path / "st2")
+
+
+def test_nbgrader_submitted_tree(course, tmp_path):
+    """submitted/<student>/<assignment>/ maps by file name; a duplicate keeps the newest, noted."""
+    sub = tmp_path / "course" / "submitted"
+    (sub / "ana" / "ps1").mkdir(parents=True)
+    (sub / "ana" / "ps2").mkdir(parents=True)
+    (sub / "ana" / "ps1" / "timestamp.txt").write_text("2026-01-01 10:00:00")
+    (sub / "ana" / "ps1" / "toy.py").write_text("old = 1\n")
+    (sub / "ana" / "ps2" / "timestamp.txt").write_text("2026-02-01 10:00:00")
+    (sub / "ana" / "ps2" / "toy.py").write_text(SOLVED)
+    (sub / "ben" / "ps1").mkdir(parents=True)
+    (sub / "ben" / "ps1" / "toy.ipynb").write_text(notebook("def scale(x, f):\n    return x * f"))
+    intake = discover(course, tmp_path / "course", list(course.units), tmp_path / "st")
+    assert intake.layout == "nbgrader"
+    jobs = {j.student: j for j in intake.jobs}
+    assert jobs["ana"].source == sub / "ana" / "ps2" / "toy.py"
+    assert "return x * f" in jobs["ben"].source.read_text()
+    assert any("ana: ps1/toy.py passed over, ps2/toy.py is newer" in n for n in intake.notes)
