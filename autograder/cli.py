@@ -132,9 +132,10 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
 @click.option("--devices", default=None, help="Comma-separated devices, e.g. cpu,cuda. Default: cpu, and cuda when available.")
 @click.option("--require-cuda", is_flag=True, help="Fail the run if CUDA is not available.")
 @click.option("--units", "unit_names", default=None, help="Comma-separated units to grade. Default: all.")
+@click.option("--db", default=None, help="Gradebook database URL (SQLAlchemy). Default: sqlite in OUT/gradebook.db.")
 @_seed_option
 @_course_option
-def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, seed: int | None, course: Path | None) -> None:
+def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None, seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
@@ -145,7 +146,7 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}  ·  {settings.workers} workers")
     with _bar("grading") as bar:
         task = bar.add_task("grading", total=None)
-        result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total), db=db)
     table = class_table(result.document)
     # A terminal squeezes the table to fit; a file or a log gets all of it.
     if console.is_terminal:
@@ -155,6 +156,8 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
         Console(width=max(console.width, needed), no_color=console.no_color).print(table)
     for note in result.document["notes"]:
         err.print(f"[yellow]note:[/] {escape(note)}")
+    if result.reused:
+        err.print(f"{result.graded} gradings made, {result.reused} reused from the gradebook (file and checks unchanged)")
     console.print(f"wrote {result.json_path}, {result.csv_path}, {result.feedback.parent / 'summary.html'} and a feedback page per student in {result.feedback}/")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.feedback import write_feedback
+from autograder.gradebook import Gradebook
 from autograder.gradescope import results_json, write_results
 from autograder.intake import discover
 from autograder.plugin import Job
@@ -34,6 +35,8 @@ class GradeResult:
     json_path: Path
     csv_path: Path
     feedback: Path  # a folder of one HTML page per student
+    reused: int  # gradings taken from the gradebook: file and checks unchanged
+    graded: int  # gradings made in this run
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,32 @@ def grade_class(
     units: list[Unit],
     settings: RunSettings,
     progress: Progress | None = None,
+    db: str | None = None,
 ) -> GradeResult:
     """Grade what students handed in (see ``intake``) for ``units``.
 
     Writes to ``out``: grades.json, grades.csv, feedback/<student>.html,
-    summary.html and gradescope/<student>/results.json.
+    summary.html and gradescope/<student>/results.json; keeps every grading
+    in the gradebook ``db`` (default: SQLite at ``out/gradebook.db``) and
+    reuses those whose file and checks are unchanged.
     """
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
         hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()), staging)
         settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
         intake = discover(course, submissions, units, Path(staging))
-        results = run_jobs(course, intake.jobs, settings, progress)
+        book = Gradebook(db or Gradebook.default_url(out))
+        from autograder import __version__
+
+        run_id = book.start_run(settings.seed, {
+            "devices": list(settings.devices), "workers": settings.workers, "units": [u.name for u in units],
+            "submissions": str(submissions), "layout": intake.layout, "torchgrade": __version__,
+        })  # fmt: skip
+        cached = book.cached(intake.jobs)
+        todo = [j for j in intake.jobs if (j.student, j.unit.name) not in cached]
+        results = [r for rows in cached.values() for r in rows]
+        results += run_jobs(course, todo, settings, progress, on_chunk=lambda jobs, got: book.save(run_id, jobs, got))
+        book.finish_run(run_id)
     doc = grades_document(
         score(intake.jobs, results), units, seed=settings.seed, devices=settings.devices,
         cuda=cuda_note(settings.devices), notes=isolation_warnings(results) + intake.notes,
@@ -75,7 +92,7 @@ def grade_class(
     json_path, csv_path = write_grades(doc, out)
     write_feedback(doc, out / "feedback")
     write_results(doc, out / "gradescope")
-    return GradeResult(doc, json_path, csv_path, out / "feedback")
+    return GradeResult(doc, json_path, csv_path, out / "feedback", len(intake.jobs) - len(todo), len(todo))
 
 
 def grade_submission(course: Course, units: list[Unit], submission: Path, settings: RunSettings) -> dict:

@@ -64,7 +64,7 @@ build-backend = "setuptools.build_meta"
 name = "torchgrade"
 version = "{version}"
 requires-python = ">=3.11"
-dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8", "click>=8.1", "rich>=13"]
+dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8", "click>=8.1", "rich>=13", "sqlalchemy>=2"]
 
 [project.scripts]
 torchgrade = "autograder.cli:main"

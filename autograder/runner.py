@@ -30,6 +30,7 @@ __all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_se
 
 Which = Literal["hidden", "public", "auto"]
 Progress = Callable[[int, int], None]
+ChunkDone = Callable[[list[Job], list[dict]], None]
 
 
 class GradingError(Exception):
@@ -85,20 +86,34 @@ def check_files(units: list[Unit], which: Which) -> dict[Path, Unit]:
     return files
 
 
-def run_jobs(course: Course, jobs: list[Job], settings: RunSettings, progress: Progress | None = None) -> list[dict]:
-    """Grade every job; return one result dict per (job, check, device)."""
+def run_jobs(
+    course: Course,
+    jobs: list[Job],
+    settings: RunSettings,
+    progress: Progress | None = None,
+    on_chunk: ChunkDone | None = None,
+) -> list[dict]:
+    """Grade every job; return one result dict per (job, check, device).
+
+    ``on_chunk`` sees each chunk's jobs and results as it completes (in this
+    process), so that they can be stored before the next one.
+    """
     if not jobs:
         return []
     students = sorted({j.student for j in jobs})
     workers = max(1, min(settings.workers, len(students)))
-    size = max(1, min(32, len(students) // (workers * 2)))
+    # small enough that a killed run loses little, large enough to spread pytest's start-up
+    size = max(1, min(16, len(students) // (workers * 4)))
     groups = [students[i : i + size] for i in range(0, len(students), size)]
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
     results: list[dict] = []
     done = 0
     if workers == 1:
         for chunk in chunks:
-            results += _session(course, chunk, settings)
+            got = _session(course, chunk, settings)
+            if on_chunk:
+                on_chunk(chunk, got)
+            results += got
             done += len(chunk)
             if progress:
                 progress(done, len(jobs))
@@ -108,7 +123,10 @@ def run_jobs(course: Course, jobs: list[Job], settings: RunSettings, progress: P
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
         for future in as_completed(futures):
-            results += future.result()
+            got = future.result()
+            if on_chunk:
+                on_chunk(futures[future], got)
+            results += got
             done += len(futures[future])
             if progress:
                 progress(done, len(jobs))

@@ -1,0 +1,172 @@
+"""The gradebook: every run, submission and check result, in a database.
+
+SQLite in the output folder by default; any SQLAlchemy URL works
+(``postgresql://...``). A *grading* is one submission (student, unit, the
+file's content hash) graded against one version of the unit's checks (the
+hash of its hidden checks and metadata). Gradings are written a chunk at a
+time, each chunk in one transaction, so a run killed at any point (even
+``kill -9``) loses only the chunk in flight; started again, it reuses every
+grading whose file and checks are unchanged and grades the rest. A grading
+is never written twice (a unique key), and old gradings stay as history when
+a file or a check changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from autograder.plugin import Job
+from autograder.units import Unit
+
+__all__ = ["Gradebook", "grading_key"]
+
+_meta = sa.MetaData()
+runs = sa.Table(
+    "runs", _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started", sa.String(40), nullable=False),
+    sa.Column("finished", sa.String(40)),
+    sa.Column("seed", sa.String(24), nullable=False),
+    sa.Column("settings", sa.Text, nullable=False),  # JSON: devices, workers, units, versions
+)  # fmt: skip
+gradings = sa.Table(
+    "gradings", _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("student", sa.String(128), nullable=False),
+    sa.Column("unit", sa.String(128), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("checks_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(512)),
+    sa.Column("problem", sa.Text),
+    sa.Column("graded_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("student", "unit", "content_hash", "checks_hash"),
+)  # fmt: skip
+results = sa.Table(
+    "results", _meta,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("grading_id", sa.ForeignKey("gradings.id"), nullable=False, index=True),
+    sa.Column("check_name", sa.String(256), nullable=False),
+    sa.Column("exercise", sa.String(128), nullable=False),
+    sa.Column("device", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("max_points", sa.Float, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("trap", sa.String(128)),
+    sa.Column("seconds", sa.Float, nullable=False),
+)  # fmt: skip
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(len(p).to_bytes(8, "big") + p)
+    return h.hexdigest()
+
+
+def grading_key(job: Job) -> tuple[str, str, str, str]:
+    """(student, unit, content hash, checks hash): what a grading is of."""
+    content = _sha(job.source.read_bytes()) if job.source is not None else _sha(b"problem:" + job.problem.encode())
+    return (job.student, job.unit.name, content, checks_hash(job.unit))
+
+
+def checks_hash(unit: Unit) -> str:
+    files = [unit.hidden_checks, unit.stub.parent / "unit.toml", unit.solution]
+    return _sha(*(p.read_bytes() if p.is_file() else b"" for p in files))
+
+
+class Gradebook:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        _meta.create_all(self.engine)
+
+    @staticmethod
+    def default_url(out: Path) -> str:
+        return f"sqlite:///{(out / 'gradebook.db').resolve()}"
+
+    def start_run(self, seed: int, settings: dict) -> int:
+        with self.engine.begin() as db:
+            row = db.execute(runs.insert().values(started=_now(), seed=str(seed), settings=json.dumps(settings)))
+            return int(row.inserted_primary_key[0])
+
+    def finish_run(self, run_id: int) -> None:
+        with self.engine.begin() as db:
+            db.execute(runs.update().where(runs.c.id == run_id).values(finished=_now()))
+
+    def cached(self, jobs: list[Job]) -> dict[tuple[str, str], list[dict]]:
+        """``{(student, unit): results}`` of the jobs already graded with the same file and checks."""
+        found: dict[tuple[str, str], list[dict]] = {}
+        with self.engine.connect() as db:
+            for job in jobs:
+                student, unit, content, checks = grading_key(job)
+                gid = db.execute(
+                    sa.select(gradings.c.id).where(
+                        gradings.c.student == student, gradings.c.unit == unit,
+                        gradings.c.content_hash == content, gradings.c.checks_hash == checks,
+                    )
+                ).scalar()  # fmt: skip
+                if gid is not None:
+                    rows = db.execute(sa.select(results).where(results.c.grading_id == gid).order_by(results.c.id))
+                    found[(job.student, job.unit.name)] = [_as_result(job, r) for r in rows.mappings()]
+        return found
+
+    def save(self, run_id: int, jobs: list[Job], chunk: list[dict]) -> None:
+        """Store a chunk's gradings and results in one transaction."""
+        by_job: dict[tuple[str, str], list[dict]] = {}
+        for r in chunk:
+            if r.get("kind") == "check":
+                by_job.setdefault((r["student"], r["unit"]), []).append(r)
+        with self.engine.begin() as db:
+            for job in jobs:
+                student, unit, content, checks = grading_key(job)
+                exists = db.execute(
+                    sa.select(gradings.c.id).where(
+                        gradings.c.student == student, gradings.c.unit == unit,
+                        gradings.c.content_hash == content, gradings.c.checks_hash == checks,
+                    )
+                ).scalar()  # fmt: skip
+                if exists is not None:
+                    continue  # graded by an earlier run meanwhile: never twice
+                gid = db.execute(gradings.insert().values(
+                    run_id=run_id, student=student, unit=unit, content_hash=content, checks_hash=checks,
+                    source=str(job.source) if job.source else None, problem=job.problem or None, graded_at=_now(),
+                )).inserted_primary_key[0]  # fmt: skip
+                rows = [
+                    {"grading_id": gid, "check_name": r["check"], "exercise": r["exercise"], "device": r["device"],
+                     "status": r["status"], "max_points": r["max_points"], "message": r["message"], "trap": r["trap"],
+                     "seconds": r.get("seconds", 0.0)}
+                    for r in by_job.get((student, unit), [])
+                ]  # fmt: skip
+                if rows:
+                    db.execute(results.insert(), rows)
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as db:
+            return int(db.execute(sa.select(sa.func.count()).select_from(_meta.tables[table])).scalar())
+
+
+def _as_result(job: Job, row: sa.RowMapping) -> dict:
+    return {
+        "kind": "check", "student": job.student, "unit": job.unit.name, "check": row["check_name"],
+        "exercise": row["exercise"], "device": row["device"], "max_points": row["max_points"],
+        "status": row["status"], "message": row["message"], "trap": row["trap"], "seconds": row["seconds"],
+    }  # fmt: skip
+
+
+def _sqlite_pragmas(conn, _record) -> None:
+    # WAL: a killed writer leaves the database consistent; readers never block it.
+    cur = conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()

@@ -1,0 +1,79 @@
+"""The gradebook: resumable after kill -9, nothing lost or counted twice, history kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder.grading import grade_class
+from autograder.runner import RunSettings
+from autograder.units import load_course
+from tests.test_hostile import FIXTURE, SOLVED
+
+# scale() hangs: each student costs one 3 s timeout, so a run takes a while
+SLOW = SOLVED + "\n\ndef scale(x, factor):\n    while True:\n        pass\n"
+
+
+def gradings(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT student, unit, run_id FROM gradings ORDER BY student").fetchall()
+
+
+def test_killed_run_resumes_without_loss_or_double_counting(tmp_path):
+    """kill -9 part-way, then run again: only the rest is graded, every student once, results whole."""
+    subs = tmp_path / "subs"
+    names = [f"s{i:02d}" for i in range(8)]
+    for name in names:
+        (subs / name).mkdir(parents=True)
+        (subs / name / "toy.py").write_text(SLOW)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "--course", str(FIXTURE),
+           "--workers", "1", "--seed", "5"]  # fmt: skip
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    db = out / "gradebook.db"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until some gradings are stored, then kill hard
+        if db.exists() and len(gradings(db)) >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    done_before = gradings(db)
+    assert 2 <= len(done_before) < len(names), "the run should have been killed part-way"
+
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert f"{len(names) - len(done_before)} gradings made, {len(done_before)} reused" in second.stderr.replace("\n", " ")
+    after = gradings(db)
+    assert sorted(s for s, _, _ in after) == names  # every student exactly once
+    assert [g for g in after if g[0] in {s for s, _, _ in done_before}] == done_before  # kept, not redone
+    doc = json.loads((out / "grades.json").read_text())
+    for name in names:
+        unit = doc["students"][name]["units"]["01_toy"]
+        assert unit["score"] == 3 and len(unit["checks"]) == 4  # make_zeros x2 devices, from_list, scale
+
+
+def test_fixing_a_check_regrades_and_keeps_history(tmp_path):
+    """A changed check re-grades every submission; the old gradings stay as history."""
+    course_root = tmp_path / "course"
+    shutil.copytree(FIXTURE, course_root)
+    subs = tmp_path / "subs"
+    (subs / "amy").mkdir(parents=True)
+    (subs / "amy" / "toy.py").write_text(SOLVED)
+    out = tmp_path / "out"
+    course = load_course(course_root)
+    first = grade_class(course, subs, out, list(course.units), RunSettings(seed=1))
+    again = grade_class(course, subs, out, list(course.units), RunSettings(seed=2))
+    assert (first.graded, again.reused, again.graded) == (1, 1, 0)
+    checks = course_root / "checks" / "01_toy" / "check_hidden.py"
+    checks.write_text(checks.read_text().replace("x * 2.5", "x * 2.5 + 0"))  # a fixed check
+    fixed = grade_class(course, subs, out, list(course.units), RunSettings(seed=3))
+    assert fixed.graded == 1 and fixed.document["students"]["amy"]["total"] == 4
+    assert [run for _, _, run in gradings(out / "gradebook.db")] == [1, 3]  # both gradings kept
