@@ -18,6 +18,7 @@ from autograder.coverage import coverage
 from autograder.devcheck import prove_unit
 from autograder.grading import check_work, grade_class, grade_submission, load_progress
 from autograder.intake import IntakeError
+from autograder.late import LateError, LatePolicy, load_extensions, parse_time
 from autograder import gradescope as gs
 from autograder.release import ReleaseError, build_release
 from autograder.report import class_table, unit_table
@@ -59,7 +60,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (UnitError, GradingError, IntakeError, ReleaseError) as exc:
+        except (UnitError, GradingError, IntakeError, ReleaseError, LateError) as exc:
             raise _UserError(str(exc)) from None
 
 
@@ -133,9 +134,14 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
 @click.option("--require-cuda", is_flag=True, help="Fail the run if CUDA is not available.")
 @click.option("--units", "unit_names", default=None, help="Comma-separated units to grade. Default: all.")
 @click.option("--db", default=None, help="Gradebook database URL (SQLAlchemy). Default: sqlite in OUT/gradebook.db.")
+@click.option("--deadline", default=None, help="Deadline, ISO 8601 (2026-11-30T23:59, UTC unless +hh:mm): later work loses points.")
+@click.option("--extensions", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help="CSV of student,deadline rows: their own deadlines.")
+@click.option("--late-per-day", type=float, default=10.0, show_default=True, help="Percent of a unit's score lost per started day late.")
+@click.option("--late-max", type=float, default=50.0, show_default=True, help="The most percent lateness can cost.")
 @_seed_option
 @_course_option
-def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None, seed: int | None, course: Path | None) -> None:
+def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None,
+          deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
@@ -143,10 +149,17 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
         devices=_devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),
         workers=workers or os.cpu_count() or 1, which="hidden",
     )  # fmt: skip
+    if deadline is None and extensions is not None:
+        raise click.UsageError("--extensions needs --deadline")
+    late = None
+    if deadline is not None:
+        late = LatePolicy(parse_time(deadline), late_per_day / 100, late_max / 100, load_extensions(extensions) if extensions else {})
     err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}  ·  {settings.workers} workers")
+    if late is not None:
+        err.print(f"late work: {late.describe()['rule']} (deadline {deadline}, {len(late.extensions)} extensions)")
     with _bar("grading") as bar:
         task = bar.add_task("grading", total=None)
-        result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total), db=db)
+        result = grade_class(c, submissions, out, units, settings, progress=lambda done, total: bar.update(task, completed=done, total=total), db=db, late=late)
     table = class_table(result.document)
     # A terminal squeezes the table to fit; a file or a log gets all of it.
     if console.is_terminal:

@@ -49,6 +49,12 @@ def student_page(doc: dict, student: str) -> str:
         parts.append(f"<h2>{_e(name)}: {_e(titles.get(name, ''))} <small>({unit['score']:g} / {unit['max_score']:g})</small></h2>")
         if unit["problem"]:
             parts.append(f'<p class="problem">Not graded: {_e(unit["problem"])}</p>')
+        if unit.get("late"):
+            late = unit["late"]
+            parts.append(
+                f'<p class="problem">Handed in {late["days"]} day(s) after the deadline ({_e(late["due"])}): '
+                f'{late["penalty"]:.0%} off, {late["score_before"]:g} before the penalty.</p>'
+            )
         by_check: dict[str, list[dict]] = defaultdict(list)
         for c in unit["checks"]:
             by_check[c["id"]].append(c)

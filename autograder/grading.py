@@ -18,6 +18,7 @@ from autograder.feedback import write_feedback
 from autograder.gradebook import Gradebook
 from autograder.gradescope import results_json, write_results
 from autograder.intake import discover
+from autograder.late import LatePolicy
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
 from autograder.runner import Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
@@ -60,6 +61,7 @@ def grade_class(
     settings: RunSettings,
     progress: Progress | None = None,
     db: str | None = None,
+    late: LatePolicy | None = None,
 ) -> GradeResult:
     """Grade what students handed in (see ``intake``) for ``units``.
 
@@ -85,14 +87,27 @@ def grade_class(
         results = [r for rows in cached.values() for r in rows]
         results += run_jobs(course, todo, settings, progress, on_chunk=lambda jobs, got: book.save(run_id, jobs, got))
         book.finish_run(run_id)
+    scores = score(intake.jobs, results)
+    if late is not None:
+        _apply_late(late, intake.jobs, scores)
     doc = grades_document(
-        score(intake.jobs, results), units, seed=settings.seed, devices=settings.devices,
+        scores, units, seed=settings.seed, devices=settings.devices,
         cuda=cuda_note(settings.devices), notes=isolation_warnings(results) + intake.notes,
     )  # fmt: skip
+    doc["late_policy"] = late.describe() if late is not None else None
     json_path, csv_path = write_grades(doc, out)
     write_feedback(doc, out / "feedback")
     write_results(doc, out / "gradescope")
     return GradeResult(doc, json_path, csv_path, out / "feedback", len(intake.jobs) - len(todo), len(todo))
+
+
+def _apply_late(late: LatePolicy, jobs: list[Job], scores: dict[str, dict[str, UnitScore]]) -> None:
+    for job in jobs:
+        days, penalty = late.assess(job.student, job.submitted)
+        s = scores[job.student][job.unit.name]
+        if days and s.score:
+            s.late = {"days": days, "penalty": penalty, "score_before": s.score, "due": late.due(job.student).isoformat()}
+            s.score = round(s.score * (1 - penalty), 6)
 
 
 def grade_submission(course: Course, units: list[Unit], submission: Path, settings: RunSettings) -> dict:

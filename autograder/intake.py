@@ -20,6 +20,7 @@ nothing is dropped silently. Notebooks are read as JSON on the trusted side
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import zipfile
@@ -162,17 +163,31 @@ def _lms(root: Path, course: Course, notes: list[str]) -> dict[str, Files]:
     return found
 
 
+def submitted_at(path: Path) -> float:
+    """When a file was handed in: nbgrader's timestamp.txt above it, else its modification time."""
+    for folder in list(path.parents)[:3]:
+        stamp = folder / "timestamp.txt"
+        if stamp.is_file():
+            try:
+                return dt.datetime.fromisoformat(stamp.read_text().strip().removesuffix(" UTC")).replace(
+                    tzinfo=dt.timezone.utc
+                ).timestamp()
+            except ValueError:
+                break
+    return path.stat().st_mtime
+
+
 def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]) -> Job:
     py, nb = files.get(unit.filename), files.get(f"{unit.module}.ipynb")
     if py and nb:
         notes.append(f"{student}: {nb[0].name} passed over, {py[0].name} is there too and was graded instead")
     if py:
         problem = _unreadable(py[0])
-        return Job(student, unit, None if problem else py[0], problem)
+        return Job(student, unit, None if problem else py[0], problem, submitted_at(py[0]))
     if nb:
         problem = _unreadable(nb[0])
         if problem:
-            return Job(student, unit, None, problem)
+            return Job(student, unit, None, problem, submitted_at(nb[0]))
         try:
             source = notebook_to_source(nb[0].read_text(encoding="utf-8"))
         except IntakeError as exc:
@@ -180,7 +195,7 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
         out = staging / student / unit.filename
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(source, encoding="utf-8")
-        return Job(student, unit, out)
+        return Job(student, unit, out, "", submitted_at(nb[0]))
     return Job(student, unit, None, f"missing: no {unit.filename} or {unit.module}.ipynb from {student}")
 
 

@@ -35,6 +35,7 @@ class Job:
     unit: Unit
     source: Path | None
     problem: str = ""
+    submitted: float | None = None  # when it was handed in (epoch seconds), if known
 
 
 class MissingSubmission(Exception):

@@ -23,9 +23,11 @@ class UnitScore:
     max_score: float
     problem: str  # why the file was not graded, or ""
     checks: list[dict] = field(default_factory=list)
+    late: dict | None = None  # days, penalty and the score before it, when handed in late
 
     def as_dict(self) -> dict:
-        return {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
+        out = {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
+        return out | ({"late": self.late} if self.late else {})
 
 
 def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore]]:
