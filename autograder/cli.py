@@ -19,6 +19,7 @@ from autograder.devcheck import prove_unit
 from autograder.grading import check_work, grade_class, grade_submission, load_progress
 from autograder.intake import IntakeError
 from autograder.late import LateError, LatePolicy, load_extensions, parse_time
+from autograder.nbgrader_export import NbgraderError, export_grades
 from autograder import gradescope as gs
 from autograder.release import ReleaseError, build_release
 from autograder.report import class_table, unit_table
@@ -60,7 +61,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (UnitError, GradingError, IntakeError, ReleaseError, LateError) as exc:
+        except (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError) as exc:
             raise _UserError(str(exc)) from None
 
 
@@ -273,3 +274,23 @@ def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int |
     results.parent.mkdir(parents=True, exist_ok=True)
     results.write_text(json.dumps(doc, indent=1))
     console.print(f"score {doc['score']:g}: wrote {results}")
+
+
+@main.group(cls=_Group)
+def nbgrader() -> None:
+    """nbgrader: put grades into an nbgrader course's gradebook."""
+
+
+@nbgrader.command("export")
+@click.argument("grades", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--course-dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path), help="The nbgrader course folder (its gradebook.db is written).")
+@click.option("--assignment", required=True, help="The nbgrader assignment to grade (units become its notebooks).")
+@click.option("--db", default=None, help="The gradebook's URL, if not the course folder's gradebook.db.")
+def nbgrader_export(grades: Path, course_dir: Path, assignment: str, db: str | None) -> None:
+    """Write GRADES (a grades.json) into the nbgrader gradebook: nbgrader export and the formgrader show them."""
+    try:
+        doc = json.loads(grades.read_text())
+    except ValueError:
+        raise click.UsageError(f"{grades} is not a grades.json written by torchgrade grade") from None
+    n = export_grades(doc, course_dir, assignment, db)
+    console.print(f"wrote {n} students' grades for {assignment} into {course_dir}'s gradebook")
