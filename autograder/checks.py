@@ -40,6 +40,8 @@ __all__ = [
     "describe",
     "tolerance",
     "facts",
+    "distinct_sizes",
+    "expect_tuple",
 ]
 
 _TOLERANCES = {  # (rtol, atol), as torch.testing.assert_close uses by default
@@ -123,6 +125,21 @@ def _dtype(dtype: torch.dtype) -> str:
 
 def _todo(what: str) -> NoReturn:
     fail(f"{what} is None: returned None, the TODO is not done yet (or a return is missing)")
+
+
+def distinct_sizes(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
+    """``k`` different ints in ``[lo, hi)`` drawn from ``gen``: sizes for dimensions, so swapped axes fail."""
+    return [int(v) + lo for v in torch.randperm(hi - lo, generator=gen)[:k]]
+
+
+def expect_tuple(actual: Any, n: int, what: str = "the result") -> tuple:
+    """``actual`` as a tuple of ``n`` items (a list is accepted), or fail saying what came back."""
+    if actual is None:
+        _todo(what)
+    if type(actual) not in (tuple, list) or len(actual) != n:
+        got = f"a {type(actual).__name__} of {len(actual)} items" if type(actual) in (tuple, list) else describe(actual)
+        fail(f"{what} should be a tuple of {n} items, got {got}")
+    return tuple(actual)
 
 
 def as_tensor(actual: Any, what: str = "the result") -> torch.Tensor:

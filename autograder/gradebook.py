@@ -109,13 +109,7 @@ class Gradebook:
         found: dict[tuple[str, str], list[dict]] = {}
         with self.engine.connect() as db:
             for job in jobs:
-                student, unit, content, checks = grading_key(job)
-                gid = db.execute(
-                    sa.select(gradings.c.id).where(
-                        gradings.c.student == student, gradings.c.unit == unit,
-                        gradings.c.content_hash == content, gradings.c.checks_hash == checks,
-                    )
-                ).scalar()  # fmt: skip
+                gid = _grading_id(db, grading_key(job))
                 if gid is not None:
                     rows = db.execute(sa.select(results).where(results.c.grading_id == gid).order_by(results.c.id))
                     found[(job.student, job.unit.name)] = [_as_result(job, r) for r in rows.mappings()]
@@ -129,15 +123,10 @@ class Gradebook:
                 by_job.setdefault((r["student"], r["unit"]), []).append(r)
         with self.engine.begin() as db:
             for job in jobs:
-                student, unit, content, checks = grading_key(job)
-                exists = db.execute(
-                    sa.select(gradings.c.id).where(
-                        gradings.c.student == student, gradings.c.unit == unit,
-                        gradings.c.content_hash == content, gradings.c.checks_hash == checks,
-                    )
-                ).scalar()  # fmt: skip
-                if exists is not None:
+                key = grading_key(job)
+                if _grading_id(db, key) is not None:
                     continue  # graded by an earlier run meanwhile: never twice
+                student, unit, content, checks = key
                 gid = db.execute(gradings.insert().values(
                     run_id=run_id, student=student, unit=unit, content_hash=content, checks_hash=checks,
                     source=str(job.source) if job.source else None, problem=job.problem or None, graded_at=_now(),
@@ -154,6 +143,15 @@ class Gradebook:
     def count(self, table: str) -> int:
         with self.engine.connect() as db:
             return int(db.execute(sa.select(sa.func.count()).select_from(_meta.tables[table])).scalar())
+
+
+def _grading_id(db: sa.Connection, key: tuple[str, str, str, str]) -> int | None:
+    student, unit, content, checks = key
+    query = sa.select(gradings.c.id).where(
+        gradings.c.student == student, gradings.c.unit == unit,
+        gradings.c.content_hash == content, gradings.c.checks_hash == checks,
+    )  # fmt: skip
+    return db.execute(query).scalar()
 
 
 def _as_result(job: Job, row: sa.RowMapping) -> dict:

@@ -2,25 +2,12 @@
 
 import torch
 
-from autograder.checks import as_tensor, check, describe as describe_value, expect_tensor, expect_value, facts, fail, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe as describe_value, expect_tensor, expect_value, facts, fail, trap
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def sizes(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
-    """``k`` distinct ints in ``[lo, hi)``, drawn from ``gen``."""
-    return [int(v) + lo for v in torch.randperm(hi - lo, generator=gen)[:k]]
-
-
-def unpack(out, n: int, what: str) -> tuple:
-    """``out`` as a tuple of ``n`` items, or fail saying what came back."""
-    if out is None:
-        fail(f"{what} returned None: the TODO is not done yet (or a return is missing)")
-    if type(out) not in (tuple, list) or len(out) != n:
-        got = f"a {type(out).__name__} of {len(out)} items" if type(out) in (tuple, list) else describe_value(out)
-        fail(f"{what} should return a tuple of {n} items, got {got}")
-    return tuple(out)
 
 
 def on(device) -> torch.device:
@@ -45,8 +32,8 @@ def expect_meta_data(actual, shape: tuple, dtype: torch.dtype, device, what: str
 
 @check("basic_tensors", points=2, meta=True)
 def test_basic_tensors(student, device, gen):
-    rows, cols = sizes(gen, 2, 2, 10)
-    zeros, ones, scratch = unpack(student.basic_tensors(rows, cols, device=device), 3, "basic_tensors")
+    rows, cols = distinct_sizes(gen, 2, 2, 10)
+    zeros, ones, scratch = expect_tuple(student.basic_tensors(rows, cols, device=device), 3, "basic_tensors")
     expect_tensor(zeros, torch.zeros(rows, cols, device=device), what="zeros")
     expect_tensor(ones, torch.ones(cols, dtype=torch.int32, device=device), what="ones")
     expect_meta_data(scratch, (rows, cols), torch.float64, device, "scratch (torch.empty)")
@@ -54,7 +41,7 @@ def test_basic_tensors(student, device, gen):
 
 @check("random_images", points=1, meta=True)
 def test_random_images(student, device, gen):
-    n, c, h, w = sizes(gen, 4, 2, 9)
+    n, c, h, w = distinct_sizes(gen, 4, 2, 9)
     out = student.random_images(n, c, h, w, device=torch.device(device))
     expect_meta_data(out, (n, c, h, w), torch.float32, device, "images")
 
@@ -62,7 +49,7 @@ def test_random_images(student, device, gen):
 @check("random_images", points=1)
 def test_random_images_values(student, device, gen):
     n = [2, 4, 5][int(torch.randint(0, 3, (1,), generator=gen))]
-    h, w = sizes(gen, 2, 10, 20)
+    h, w = distinct_sizes(gen, 2, 10, 20)
     out = expect_meta_data(student.random_images(n, 3, h, w, device=device), (n, 3, h, w), torch.float32, device, "images")
     u = out.detach().cpu().double()
     if bool((u < 0).any()) or bool((u >= 1).any()):
@@ -74,7 +61,7 @@ def test_random_images_values(student, device, gen):
 
 @check("add_noise", points=1)
 def test_add_noise_statistics(student, device, gen):
-    m, n = sizes(gen, 2, 30, 50)
+    m, n = distinct_sizes(gen, 2, 30, 50)
     x = (torch.rand(m, n, generator=gen) * 4 - 2).to(device)
     std = 0.5 + float(torch.rand((), generator=gen))
     before = x.clone()
@@ -91,7 +78,7 @@ def test_add_noise_statistics(student, device, gen):
 
 @check("add_noise", points=1)
 def test_add_noise_new_tensor(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     x = torch.rand(m, n, generator=gen)
     before = x.clone()
     out = expect_meta_data(student.add_noise(x, 0.75), (m, n), torch.float32, "cpu", "the noisy tensor")
@@ -108,7 +95,7 @@ def test_from_python_vector(student, device, gen):
     k = int(torch.randint(3, 9, (1,), generator=gen))
     scores = [int(v) for v in torch.randint(0, 100, (k,), generator=gen)]
     count = int(torch.randint(10, 20, (1,), generator=gen))
-    vector = as_tensor(unpack(student.from_python(scores, count, device=device), 2, "from_python")[0], "vector")
+    vector = as_tensor(expect_tuple(student.from_python(scores, count, device=device), 2, "from_python")[0], "vector")
     if vector.dtype == torch.int64:
         trap("int64_default", f"torch.tensor({scores}) gave an int64 tensor, expected float32")
     expect_tensor(vector, torch.tensor(scores, dtype=torch.float32, device=device), what="vector")
@@ -119,7 +106,7 @@ def test_from_python_scalar(student, device, gen):
     k = int(torch.randint(3, 6, (1,), generator=gen))
     scores = [int(v) for v in torch.randint(0, 100, (k,), generator=gen)]
     count = int(torch.randint(6, 10, (1,), generator=gen))
-    scalar = as_tensor(unpack(student.from_python(scores, count, device=device), 2, "from_python")[1], "scalar")
+    scalar = as_tensor(expect_tuple(student.from_python(scores, count, device=device), 2, "from_python")[1], "scalar")
     if scalar.dtype == torch.float32 and tuple(scalar.shape) in ((count,), (1,)):
         trap("tensor_vs_Tensor", f"the scalar for count={count} is a float32 tensor of shape {tuple(scalar.shape)}, expected a 0-D int64 tensor")
     expect_tensor(scalar, torch.tensor(count, device=device), what="scalar")
@@ -129,7 +116,7 @@ def test_from_python_scalar(student, device, gen):
 
 
 def _check_describe(student, x: torch.Tensor, what: str) -> None:
-    shape, ndim, dtype = unpack(student.describe(x), 3, f"describe({what})")
+    shape, ndim, dtype = expect_tuple(student.describe(x), 3, f"describe({what})")
     if type(shape) not in (tuple, torch.Size) or not all(type(d) is int for d in shape):
         fail(f"describe({what}): shape should be a tuple of ints, like tuple(x.shape); got {describe_value(shape)}")
     if tuple(shape) != tuple(x.shape):
@@ -143,7 +130,7 @@ def _check_describe(student, x: torch.Tensor, what: str) -> None:
 
 @check("describe", points=1)
 def test_describe_low_dims(student, gen):
-    m, k = sizes(gen, 2, 2, 9)
+    m, k = distinct_sizes(gen, 2, 2, 9)
     scalar = torch.randn((), generator=gen, dtype=torch.float64)
     vector = torch.randint(0, 50, (k,), generator=gen, dtype=torch.int32)
     matrix = torch.randn(m, k, generator=gen)
@@ -154,7 +141,7 @@ def test_describe_low_dims(student, gen):
 
 @check("describe", points=1)
 def test_describe_images(student, gen):
-    n, c, h, w = sizes(gen, 4, 2, 9)
+    n, c, h, w = distinct_sizes(gen, 4, 2, 9)
     images = torch.randint(0, 256, (n, c, h, w), generator=gen, dtype=torch.uint8)
     image = torch.rand(c, h, w, generator=gen).to(torch.float16)
     _check_describe(student, images, "a 4-D uint8 batch of images (N, C, H, W)")
@@ -163,9 +150,9 @@ def test_describe_images(student, gen):
 
 @check("convert", points=1)
 def test_convert(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     x = (torch.rand(m, n, generator=gen) * 20 - 10).to(device)
-    as_int, as_double = unpack(student.convert(x), 2, "convert")
+    as_int, as_double = expect_tuple(student.convert(x), 2, "convert")
     expect_tensor(as_int, x.to(torch.int32), what="as_int")
     expect_tensor(as_double, x.to(torch.float64), what="as_double")
 
@@ -174,14 +161,14 @@ def test_convert(student, device, gen):
 
 
 def _check_arithmetic(student, a: torch.Tensor, b: torch.Tensor) -> None:
-    got = unpack(student.arithmetic(a, b), 4, "arithmetic")
+    got = expect_tuple(student.arithmetic(a, b), 4, "arithmetic")
     for out, name, expected in zip(got, ("a + b", "a - b", "a * b", "a / b"), (a + b, a - b, a * b, a / b)):
         expect_tensor(out, expected, what=name)
 
 
 @check("arithmetic", points=1)
 def test_arithmetic_float(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     a = torch.randn(m, n, generator=gen)
     b = torch.sign(torch.randn(m, n, generator=gen)) * (torch.rand(m, n, generator=gen) + 0.5)
     _check_arithmetic(student, a.to(device), b.to(device))
@@ -189,7 +176,7 @@ def test_arithmetic_float(student, device, gen):
 
 @check("arithmetic", points=1)
 def test_arithmetic_int(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     a = torch.randint(-20, 21, (m, n), generator=gen)
     b = torch.randint(1, 10, (m, n), generator=gen) * (torch.randint(0, 2, (m, n), generator=gen) * 2 - 1)
     _check_arithmetic(student, a.to(device), b.to(device))
@@ -197,7 +184,7 @@ def test_arithmetic_int(student, device, gen):
 
 @check("add_inplace", points=1)
 def test_add_inplace_changes_x(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     x = torch.randn(m, n, generator=gen).to(device)
     y = torch.randn(m, n, generator=gen).to(device)
     before = x.clone()
@@ -209,7 +196,7 @@ def test_add_inplace_changes_x(student, device, gen):
 
 @check("add_inplace", points=1)
 def test_add_inplace_returns_x(student, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     x = torch.randn(m, n, generator=gen)
     y = torch.randn(m, n, generator=gen)
     expected = x + y
@@ -222,7 +209,7 @@ def test_add_inplace_returns_x(student, gen):
 
 
 def _check_pick(student, x: torch.Tensor) -> None:
-    row, col, corner = unpack(student.pick(x), 3, "pick")
+    row, col, corner = expect_tuple(student.pick(x), 3, "pick")
     expect_tensor(row, x[0], what="row (x[0])")
     expect_tensor(col, x[:, 0], what="col (x[:, 0])")
     expect_value(corner, x[0, 0].item(), what="corner (x[0, 0].item())")
@@ -230,22 +217,22 @@ def _check_pick(student, x: torch.Tensor) -> None:
 
 @check("pick", points=1)
 def test_pick_float(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     _check_pick(student, torch.randn(m, n, generator=gen).to(device))
 
 
 @check("pick", points=1)
 def test_pick_int(student, device, gen):
-    m, n = sizes(gen, 2, 2, 9)
+    m, n = distinct_sizes(gen, 2, 2, 9)
     _check_pick(student, torch.randint(-50, 50, (m, n), generator=gen).to(device))
 
 
 @check("slice_views", points=1, traps=["column_shape"])
 def test_slice_column(student, device, gen):
-    m, n = sizes(gen, 2, 3, 10)
+    m, n = distinct_sizes(gen, 2, 3, 10)
     j = int(torch.randint(0, n, (1,), generator=gen))
     x = torch.randn(m, n, generator=gen).to(device)
-    column = as_tensor(unpack(student.slice_views(x, j), 2, "slice_views")[0], "column")
+    column = as_tensor(expect_tuple(student.slice_views(x, j), 2, "slice_views")[0], "column")
     if tuple(column.shape) == (m,):
         trap("column_shape", f"column has shape ({m},), expected ({m}, 1)")
     expect_tensor(column, x[:, j : j + 1], what="column")
@@ -258,7 +245,7 @@ def test_slice_evens_view(student, gen):
     j = int(torch.randint(0, n, (1,), generator=gen))
     x = torch.randn(m, n, generator=gen)
     expected = x[::2]
-    evens = as_tensor(unpack(student.slice_views(x, j), 2, "slice_views")[1], "evens")
+    evens = as_tensor(expect_tuple(student.slice_views(x, j), 2, "slice_views")[1], "evens")
     shared = "0" in facts(evens).shares
     same = evens.shape == expected.shape and evens.dtype == expected.dtype and torch.equal(evens, expected)
     if same and not shared:

@@ -9,26 +9,13 @@ fails on them there as it would locally.
 
 import torch
 
-from autograder.checks import as_tensor, check, describe as describe_value, expect_tensor, facts, fail, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, expect_tensor, facts, fail, trap
 from autograder.remote import StudentError
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def sizes(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
-    """``k`` distinct ints in ``[lo, hi)``, drawn from ``gen``."""
-    return [int(v) + lo for v in torch.randperm(hi - lo, generator=gen)[:k]]
-
-
-def unpack(out, n: int, what: str) -> tuple:
-    """``out`` as a tuple of ``n`` items, or fail saying what came back."""
-    if out is None:
-        fail(f"{what} returned None: the TODO is not done yet (or a return is missing)")
-    if type(out) not in (tuple, list) or len(out) != n:
-        got = f"a {type(out).__name__} of {len(out)} items" if type(out) in (tuple, list) else describe_value(out)
-        fail(f"{what} should return a tuple of {n} items, got {got}")
-    return tuple(out)
 
 
 def shape_of(out, what: str) -> tuple[int, ...]:
@@ -40,7 +27,7 @@ def shape_of(out, what: str) -> tuple[int, ...]:
 
 @check("flatten_batch", points=1)
 def test_flatten_batch_values(student, reference, device, gen):
-    n, c, h, w = sizes(gen, 4, 2, 7)
+    n, c, h, w = distinct_sizes(gen, 4, 2, 7)
     x = torch.randn(n, c, h, w, generator=gen).to(device)
     out = student.flatten_batch(x)
     if shape_of(out, "the flattened batch") == (n * c * h * w,):
@@ -50,7 +37,7 @@ def test_flatten_batch_values(student, reference, device, gen):
 
 @check("flatten_batch", points=1)
 def test_flatten_batch_single(student, reference, device, gen):
-    c, h, w = sizes(gen, 3, 2, 7)
+    c, h, w = distinct_sizes(gen, 3, 2, 7)
     x = torch.randn(1, c, h, w, generator=gen).to(device)
     out = student.flatten_batch(x)
     if shape_of(out, "the flattened batch of one") in ((c * h * w,), (c, h * w)):
@@ -60,7 +47,7 @@ def test_flatten_batch_single(student, reference, device, gen):
 
 @check("flatten_batch", points=1)
 def test_flatten_batch_is_view(student, reference, gen):
-    n, c, h, w = sizes(gen, 4, 2, 7)
+    n, c, h, w = distinct_sizes(gen, 4, 2, 7)
     x = torch.randn(n, c, h, w, generator=gen)
     out = expect_tensor(student.flatten_batch(x), reference.flatten_batch(x), what="the flattened batch")
     if "0" not in facts(out).shares:
@@ -71,11 +58,11 @@ def test_flatten_batch_is_view(student, reference, gen):
 
 
 def _add_dims(student, gen, device):
-    c, h, w = sizes(gen, 3, 2, 7)
+    c, h, w = distinct_sizes(gen, 3, 2, 7)
     n = int(torch.randint(3, 9, (1,), generator=gen))
     image = torch.randn(c, h, w, generator=gen).to(device)
     values = torch.randn(n, generator=gen).to(device)
-    batch, column = unpack(student.add_dims(image, values), 2, "add_dims")
+    batch, column = expect_tuple(student.add_dims(image, values), 2, "add_dims")
     return image, values, batch, column
 
 
@@ -103,14 +90,14 @@ def test_add_dims_column(student, reference, device, gen):
 
 @check("drop_channel", points=1)
 def test_drop_channel(student, reference, device, gen):
-    n, h, w = sizes(gen, 3, 2, 8)
+    n, h, w = distinct_sizes(gen, 3, 2, 8)
     x = torch.randn(n, 1, h, w, generator=gen).to(device)
     expect_tensor(student.drop_channel(x), reference.drop_channel(x), what="the images without a channel dimension")
 
 
 @check("drop_channel", points=1, traps=["squeeze_batch"])
 def test_drop_channel_batch_of_one(student, reference, device, gen):
-    h, w = sizes(gen, 2, 3, 9)
+    h, w = distinct_sizes(gen, 2, 3, 9)
     x = torch.randn(1, 1, h, w, generator=gen).to(device)
     out = student.drop_channel(x)
     if shape_of(out, "the image without a channel dimension") == (h, w):
@@ -123,7 +110,7 @@ def test_drop_channel_batch_of_one(student, reference, device, gen):
 
 @check("flatten_any", points=1)
 def test_flatten_any_contiguous(student, reference, device, gen):
-    a, b, c = sizes(gen, 3, 2, 7)
+    a, b, c = distinct_sizes(gen, 3, 2, 7)
     x = torch.randn(a, b, c, generator=gen).to(device)
     expect_tensor(student.flatten_any(x), reference.flatten_any(x), what=f"flatten_any of a contiguous ({a}, {b}, {c}) tensor")
 
@@ -146,14 +133,14 @@ def _flatten_view(student, reference, view: torch.Tensor, base: torch.Tensor, ma
 
 @check("flatten_any", points=1, traps=["view_after_transpose"])
 def test_flatten_any_transposed(student, reference, device, gen):
-    m, n = sizes(gen, 2, 3, 8)
+    m, n = distinct_sizes(gen, 2, 3, 8)
     base = torch.randn(m, n, generator=gen).to(device)
     _flatten_view(student, reference, base.t(), base, f"m.t() for m of shape ({m}, {n})")
 
 
 @check("flatten_any", points=1, traps=["view_after_transpose"])
 def test_flatten_any_permuted(student, reference, device, gen):
-    a, b, c = sizes(gen, 3, 2, 7)
+    a, b, c = distinct_sizes(gen, 3, 2, 7)
     base = torch.randn(a, b, c, generator=gen).to(device)
     _flatten_view(student, reference, base.permute(2, 0, 1), base, f"x.permute(2, 0, 1) for x of shape ({a}, {b}, {c})")
 
@@ -163,7 +150,7 @@ def test_flatten_any_permuted(student, reference, device, gen):
 
 @check("to_channels_first", points=1, traps=["reshape_swaps_axes"])
 def test_to_channels_first_values(student, reference, device, gen):
-    n, h, w, c = sizes(gen, 4, 2, 7)
+    n, h, w, c = distinct_sizes(gen, 4, 2, 7)
     x = torch.randn(n, h, w, c, generator=gen).to(device)
     out = student.to_channels_first(x)
     got = as_tensor(out, "the channels-first batch")
@@ -175,7 +162,7 @@ def test_to_channels_first_values(student, reference, device, gen):
 
 @check("to_channels_first", points=1)
 def test_to_channels_first_contiguous(student, device, gen):
-    n, h, w, c = sizes(gen, 4, 2, 7)
+    n, h, w, c = distinct_sizes(gen, 4, 2, 7)
     x = torch.randn(n, h, w, c, generator=gen).to(device)
     out = as_tensor(student.to_channels_first(x), "the channels-first batch")
     if tuple(out.shape) != (n, c, h, w):
@@ -191,7 +178,7 @@ def _regression(student, gen, device):
     n = int(torch.randint(4, 10, (1,), generator=gen))
     pred = torch.randn(n, 1, generator=gen).to(device)
     target = torch.randn(n, generator=gen).to(device)
-    residuals, mse = unpack(student.regression_errors(pred, target), 2, "regression_errors")
+    residuals, mse = expect_tuple(student.regression_errors(pred, target), 2, "regression_errors")
     return n, pred, target, residuals, mse
 
 
@@ -220,7 +207,7 @@ def test_regression_mse(student, reference, device, gen):
 
 @check("pairwise_sq_dists", points=2)
 def test_pairwise_sq_dists(student, reference, device, gen):
-    m, k, d = sizes(gen, 3, 2, 9)
+    m, k, d = distinct_sizes(gen, 3, 2, 9)
     a = torch.randn(m, d, generator=gen).to(device)
     b = torch.randn(k, d, generator=gen).to(device)
     out = student.pairwise_sq_dists(a, b)
@@ -231,7 +218,7 @@ def test_pairwise_sq_dists(student, reference, device, gen):
 
 @check("pairwise_sq_dists", points=1)
 def test_pairwise_sq_dists_one_row(student, reference, device, gen):
-    k, d = sizes(gen, 2, 3, 9)
+    k, d = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(1, d, generator=gen).to(device)
     b = torch.randn(k, d, generator=gen).to(device)
     out = student.pairwise_sq_dists(a, b)
@@ -245,7 +232,7 @@ def test_pairwise_sq_dists_one_row(student, reference, device, gen):
 
 @check("batched_matmul", points=2)
 def test_batched_matmul(student, reference, device, gen):
-    bsz, n, m, p = sizes(gen, 4, 2, 8)
+    bsz, n, m, p = distinct_sizes(gen, 4, 2, 8)
     a = torch.randn(bsz, n, m, generator=gen).to(device)
     b = torch.randn(bsz, m, p, generator=gen).to(device)
     expect_tensor(student.batched_matmul(a, b), reference.batched_matmul(a, b), what=f"({bsz}, {n}, {m}) @ ({bsz}, {m}, {p})", rtol=1e-5, atol=1e-5)
@@ -253,7 +240,7 @@ def test_batched_matmul(student, reference, device, gen):
 
 @check("batched_matmul", points=1)
 def test_batched_matmul_shared(student, reference, device, gen):
-    bsz, n, m, p = sizes(gen, 4, 2, 8)
+    bsz, n, m, p = distinct_sizes(gen, 4, 2, 8)
     a = torch.randn(bsz, n, m, generator=gen).to(device)
     b = torch.randn(m, p, generator=gen).to(device)
     try:
@@ -278,7 +265,7 @@ def _linear_inputs(gen, device, lead: tuple[int, ...], d_in: int, d_out: int):
 
 @check("linear_forward", points=1)
 def test_linear_forward(student, reference, device, gen):
-    n, d_in, d_out = sizes(gen, 3, 2, 9)
+    n, d_in, d_out = distinct_sizes(gen, 3, 2, 9)
     x, weight, bias = _linear_inputs(gen, device, (n,), d_in, d_out)
     expect_tensor(student.linear_forward(x, weight, bias), reference.linear_forward(x, weight, bias),
                   what=f"the layer output for x of shape ({n}, {d_in})", rtol=1e-5, atol=1e-5)
@@ -286,7 +273,7 @@ def test_linear_forward(student, reference, device, gen):
 
 @check("linear_forward", points=1)
 def test_linear_forward_batched(student, reference, device, gen):
-    bsz, n, d_in, d_out = sizes(gen, 4, 2, 9)
+    bsz, n, d_in, d_out = distinct_sizes(gen, 4, 2, 9)
     x, weight, bias = _linear_inputs(gen, device, (bsz, n), d_in, d_out)
     expect_tensor(student.linear_forward(x, weight, bias), reference.linear_forward(x, weight, bias),
                   what=f"the layer output for x of shape ({bsz}, {n}, {d_in})", rtol=1e-5, atol=1e-5)

@@ -25,26 +25,13 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_tensor, facts, fail, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, facts, fail, trap
 from autograder.remote import SandboxError, StudentError
 
 
 # ------------------------------------------------------------------ helpers
 
 
-def sizes(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
-    """``k`` distinct ints in ``[lo, hi)``, drawn from ``gen``."""
-    return [int(v) + lo for v in torch.randperm(hi - lo, generator=gen)[:k]]
-
-
-def unpack(out, n: int, what: str) -> tuple:
-    """``out`` as a tuple of ``n`` items, or fail saying what came back."""
-    if out is None:
-        fail(f"{what} returned None: the TODO is not done yet (or a return is missing)")
-    if type(out) not in (tuple, list) or len(out) != n:
-        got = f"a {type(out).__name__} of {len(out)} items" if type(out) in (tuple, list) else describe(out)
-        fail(f"{what} should return a tuple of {n} items, got {got}")
-    return tuple(out)
 
 
 def on(device) -> torch.device:
@@ -121,7 +108,7 @@ def gpu_present(sandbox, available: bool | None) -> Iterator[bool]:
 
 @check("tensor_to_numpy", points=1)
 def test_tensor_to_numpy_values(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     floats = torch.randn(m, n, generator=gen)
     ints = torch.randint(-100, 100, (n, m), generator=gen)
     expect_array(student.tensor_to_numpy(floats), floats.numpy().copy(), what=f"tensor_to_numpy of a float32 ({m}, {n}) tensor")
@@ -130,7 +117,7 @@ def test_tensor_to_numpy_values(student, gen):
 
 @check("tensor_to_numpy", points=1, traps=["copy_not_shared"])
 def test_tensor_to_numpy_shares(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen)
     expected = t.numpy().copy()
     out = as_array(student.tensor_to_numpy(t), "tensor_to_numpy(t)")
@@ -145,7 +132,7 @@ def test_tensor_to_numpy_shares(student, gen):
 
 @check("scale_with_numpy", points=1)
 def test_scale_with_numpy(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen)
     factor = round(1.5 + 2.0 * float(torch.rand((), generator=gen)), 3)
     before = t.clone()
@@ -160,10 +147,10 @@ def test_scale_with_numpy(student, gen):
 
 @check("numpy_to_tensors", points=1, traps=["copy_not_shared"])
 def test_numpy_to_tensors_shared(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(m, n, generator=gen, dtype=torch.float64).numpy()
     before = a.copy()
-    shared = as_tensor(unpack(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[0], "shared")
+    shared = as_tensor(expect_tuple(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[0], "shared")
     is_shared = "0" in facts(shared).shares
     if shared.shape == (m, n) and torch.equal(shared.double(), torch.from_numpy(before)) and not is_shared:
         trap("copy_not_shared", "shared holds a's old values in a copy: it did not see a += 1, so it does not use a's memory")
@@ -176,10 +163,10 @@ def test_numpy_to_tensors_shared(student, gen):
 
 @check("numpy_to_tensors", points=1)
 def test_numpy_to_tensors_copied(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(m, n, generator=gen, dtype=torch.float64).numpy()
     before = a.copy()
-    copied = as_tensor(unpack(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[1], "copied")
+    copied = as_tensor(expect_tuple(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[1], "copied")
     if copied.shape == (m, n) and torch.equal(copied.double(), torch.from_numpy(before + 1)):
         fail("copied holds a + 1, the values after the change: make it with torch.tensor(a) before a += 1, and do not let it share a's memory")
     if "0" in facts(copied).shares:
@@ -233,7 +220,7 @@ def test_pick_device(student, sandbox):
 
 @check("make_on_device", points=2, traps=["hardcoded_device"], meta=True)
 def test_make_on_device(student, device, gen):
-    rows, cols = sizes(gen, 2, 2, 9)
+    rows, cols = distinct_sizes(gen, 2, 2, 9)
     call = f"make_on_device({rows}, {cols}, device={device!r})"
     try:
         out = student.make_on_device(rows, cols, device=device)
@@ -248,7 +235,7 @@ def test_make_on_device(student, device, gen):
 
 @check("move_and_compute", points=2, traps=["hardcoded_device"], meta=True)
 def test_move_and_compute(student, device, gen):
-    n, k, m = sizes(gen, 3, 2, 9)
+    n, k, m = distinct_sizes(gen, 3, 2, 9)
     x = torch.randn(n, k, generator=gen)
     w = torch.randn(k, m, generator=gen)
     b = torch.randn(m, generator=gen)
@@ -272,7 +259,7 @@ def test_move_and_compute(student, device, gen):
 
 @check("to_numpy", points=1, traps=["numpy_needs_cpu"], meta=True)
 def test_to_numpy_any_device(student, device, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen).to(device)
     try:
         out = student.to_numpy(t)
@@ -289,7 +276,7 @@ def test_to_numpy_any_device(student, device, gen):
 
 @check("to_numpy", points=1, traps=["numpy_needs_detach"])
 def test_to_numpy_requires_grad(student, gen):
-    m, n = sizes(gen, 2, 3, 9)
+    m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen, dtype=torch.float64).requires_grad_()
     try:
         out = student.to_numpy(t)
@@ -302,7 +289,7 @@ def test_to_numpy_requires_grad(student, gen):
 
 @check("round_trip", points=2, traps=["hardcoded_device", "numpy_needs_cpu"], meta=True)
 def test_round_trip(student, device, gen):
-    n, m = sizes(gen, 2, 4, 12)
+    n, m = distinct_sizes(gen, 2, 4, 12)
     scale = torch.rand(m, generator=gen) * 4 + 0.5
     shift = torch.randn(m, generator=gen) * 3
     a = (torch.randn(n, m, generator=gen) * scale + shift).numpy()
