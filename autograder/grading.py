@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -73,7 +74,7 @@ def grade_class(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
         hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()), staging)
-        settings = RunSettings(settings.devices, settings.seed, settings.workers, settings.which, hide)
+        settings = dataclasses.replace(settings, hide=hide)
         intake = discover(course, submissions, units, Path(staging))
         book = Gradebook(db or Gradebook.default_url(out))
         from autograder import __version__

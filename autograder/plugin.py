@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from autograder.checks import CheckFailure, TrapHit
-from autograder.remote import ImportFailed, Sandbox, SandboxError, StudentError
+from autograder.remote import ImportFailed, MissingAttribute, Sandbox, SandboxError, StudentError
 from autograder.units import Unit
 from autograder.zygote import Zygote
 
@@ -56,10 +56,8 @@ class Student:
         module = self._sandbox.module
         try:
             return getattr(module, name)
-        except StudentError as exc:
-            if exc.type == "AttributeError":
-                raise StudentError(f"your file has no {name!r}", {"type": "AttributeError", "message": "define it as the stub does"}) from None
-            raise
+        except MissingAttribute:
+            raise MissingAttribute(f"your file has no {name!r}", {"type": "AttributeError", "message": "define it as the stub does"}) from None
 
     def __repr__(self) -> str:
         return f"<submission {self._sandbox.source.name}>"

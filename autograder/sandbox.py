@@ -12,7 +12,7 @@ that socket closes.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
+import importlib
 import io
 import os
 import random

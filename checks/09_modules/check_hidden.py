@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from autograder.checks import (
     as_tensor,
+    distinct_sizes,
     check,
     describe,
     expect_tensor,
@@ -38,10 +39,6 @@ def randint(gen: torch.Generator, lo: int, hi: int) -> int:
     """A random int in [lo, hi]."""
     return int(torch.randint(lo, hi + 1, (1,), generator=gen))
 
-
-def distinct(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
-    """k different random ints in [lo, hi], in random order."""
-    return (torch.randperm(hi - lo + 1, generator=gen)[:k] + lo).tolist()
 
 
 def module(value, what: str):
@@ -213,7 +210,7 @@ def test_count_parameters_trainable(student, sandbox, gen):
 
 @check("parameter_shapes", points=1)
 def test_parameter_shapes(student, sandbox, gen):
-    a, b, c = distinct(gen, 3, 3, 9)
+    a, b, c = distinct_sizes(gen, 3, 3, 10)
     ch, k = randint(gen, 2, 5), randint(gen, 2, 3)
     inner = sandbox.make("torch.nn.Sequential", sandbox.make("torch.nn.Linear", a, b), sandbox.make("torch.nn.Tanh"), sandbox.make("torch.nn.Linear", b, c, bias=False))
     model = sandbox.make("torch.nn.Sequential", sandbox.make("torch.nn.Conv2d", 1, ch, k), sandbox.make("torch.nn.Flatten"), inner)
@@ -331,8 +328,8 @@ def test_conv_feature_shape_examples(student):
 
 @check("conv_feature_shape", points=1)
 def test_conv_feature_shape_random(student, gen):
-    hs = distinct(gen, 5, 9, 70)
-    ws = distinct(gen, 5, 9, 70)
+    hs = distinct_sizes(gen, 5, 9, 71)
+    ws = distinct_sizes(gen, 5, 9, 71)
     for h, w in zip(hs, ws):
         if h == w:
             w += 1
@@ -345,7 +342,7 @@ def test_conv_feature_shape_random(student, gen):
 def _cnn_sizes(gen):
     c_in = [1, 3][randint(gen, 0, 1)]
     classes = randint(gen, 4, 7)
-    h, w = distinct(gen, 2, 14, 30)
+    h, w = distinct_sizes(gen, 2, 14, 31)
     return c_in, classes, h, w
 
 
