@@ -13,7 +13,7 @@ from autograder.checks import (
     tolerance,
     trap,
 )
-from autograder.protocol import TensorFacts, facts
+from autograder.sandbox.protocol import TensorFacts, facts
 from autograder.remote import Limits, Remote, Sandbox, SandboxError
 
 __version__ = "0.1.0"

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.protocol import facts
+from autograder.sandbox.protocol import facts
 from autograder.remote import Remote
 
 __all__ = [
@@ -63,17 +63,24 @@ def check(
     traps: Sequence[str] = (),
     meta: bool = False,
     timeout: float | None = None,
+    mutates: bool | str = False,
 ) -> Callable:
     """Mark a test function as a check worth ``points`` for ``exercise``.
 
     ``traps`` names the misconceptions this check is aimed at (ids from the
     unit's metadata); ``meta=True`` also runs it on the ``meta`` device, so a
     hard-coded device fails on machines without a GPU; ``timeout`` overrides
-    the unit's per-call limit in seconds.
+    the unit's per-call limit in seconds. ``mutates=True`` copies in-place
+    changes the submission makes to arguments (values and ``.grad``) back
+    onto the check's own objects, for exercises about in-place work
+    (``mutates="grad"``: only ``.grad`` and ``requires_grad``); without
+    it a check's inputs stay as they were before the call, so expected values
+    computed from them cannot be steered by the submission (the paths it
+    changed are in ``sandbox.mutated``).
     """
     if points < 0:
         raise ValueError("points must not be negative")
-    return pytest.mark.check(exercise=exercise, points=points, traps=tuple(traps), meta=meta, timeout=timeout)
+    return pytest.mark.check(exercise=exercise, points=points, traps=tuple(traps), meta=meta, timeout=timeout, mutates=mutates)
 
 
 class CheckFailure(AssertionError):

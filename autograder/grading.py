@@ -73,8 +73,8 @@ def grade_class(
     """
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
-        hide = (*settings.hide, str(submissions.resolve()), str(out.resolve()), staging)
-        settings = dataclasses.replace(settings, hide=hide)
+        protected = (*settings.protected, str(submissions.resolve()), str(out.resolve()), staging)
+        settings = dataclasses.replace(settings, protected=protected)
         intake = discover(course, submissions, units, Path(staging))
         book = Gradebook(db or Gradebook.default_url(out))
         from autograder import __version__

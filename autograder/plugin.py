@@ -82,12 +82,9 @@ class GradingPlugin:
         devices: list[str],
         seed: int,
         zygote: Zygote,
-        hide: list[str],
-        workroot: str,
     ) -> None:
         self.jobs, self.check_files = jobs, {p.resolve(): u for p, u in check_files.items()}
         self.devices, self.seed, self.zygote = devices, seed, zygote
-        self.hide, self.workroot = hide, workroot
         self.results: list[dict] = []
         # (student, unit, check) -> device where it timed out: a check earns
         # nothing once it fails anywhere, so its other devices are not waited on
@@ -194,8 +191,6 @@ class Fixtures:
             limits=job.unit.limits,
             seed=derive_seed(run.seed, job.student, job.unit.name),
             cuda="cuda" in run.devices,
-            hide=run.hide,
-            workroot=run.workroot,
         )
         yield box
         box.close()
@@ -212,6 +207,8 @@ class Fixtures:
             pytest.skip(f"not run: this check already timed out on {where}")
         marker = request.node.get_closest_marker("check")
         submission.call_seconds = (marker.kwargs.get("timeout") if marker else None) or None
+        submission.copy_back = (marker.kwargs.get("mutates") or False) if marker else False
+        submission.mutated = []
         return submission
 
     @pytest.fixture

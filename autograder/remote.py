@@ -11,10 +11,9 @@ says what happened; a dead sandbox is started again for the next check.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
-import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -22,7 +21,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from autograder import protocol
+from autograder.sandbox import protocol
 from autograder.zygote import Zygote
 
 __all__ = [
@@ -49,6 +48,7 @@ class Limits:
     cpu_seconds: int = 120
     processes: int = 64
     file_mb: int = 64
+    scratch_mb: int = 128  # the private /tmp, /var/tmp and /dev/shm, taken out of memory_mb
     output_kb: int = 64
     reply_mb: int = 256
 
@@ -127,19 +127,22 @@ class Sandbox:
         limits: Limits = Limits(),
         seed: int = 0,
         cuda: bool = False,
-        hide: list[str] = (),
-        workroot: str | None = None,
     ) -> None:
         self.zygote, self.source, self.module_name = zygote, Path(source), module_name
-        self.limits, self.seed, self.cuda, self.hide = limits, seed, cuda, list(hide)
-        self.workroot = workroot
+        self.limits, self.seed, self.cuda = limits, seed, cuda
         self.generation = 0
         self.call_seconds: float | None = None  # a check's own limit, if it sets one
+        # Whether in-place changes the sandbox makes to arguments are copied
+        # back onto the caller's objects; checks that grade in-place work ask
+        # for it, the rest keep their inputs as they were before the call.
+        self.copy_back: bool | str = False  # False, "grad" (only .grad comes back) or True
+        self.mutated: list[str] = []  # argument paths the last call changed
         self.isolated: list[str] = []
         self.output = ""
         self._sock: socket.socket | None = None
         self._pid: int | None = None
-        self._workdir: str | None = None
+        self._source_bytes: bytes | None = None
+        self._files: dict[str, bytes] = {}  # handed over by content; again after a restart
         self._import_error: ImportFailed | None = None
         self._module: Remote | None = None
 
@@ -149,11 +152,21 @@ class Sandbox:
     def alive(self) -> bool:
         return self._sock is not None
 
-    @property
-    def workdir(self) -> Path:
-        """A folder the sandbox can read: checks write data files here."""
+    def put_file(self, name: str, data: bytes | str) -> None:
+        """Hand a file to the sandbox by content, into its working folder.
+
+        The sandbox writes it itself: the trusted side never writes where a
+        submission could have left a link or a FIFO. Files handed over are
+        handed over again if the sandbox is restarted.
+        """
+        blob = data.encode() if isinstance(data, str) else bytes(data)
+        self._files[name] = blob
         self.module  # noqa: B018 - make sure a sandbox runs
-        return Path(self._workdir)
+        self._request({"op": "put", "name": name}, f"writing {name}", self.limits.call_seconds, [blob])
+
+    def has_file(self, name: str) -> bool:
+        """Whether the sandbox's working folder holds a regular file ``name``."""
+        return self.ask(f"looking for {name}", {"op": "has_file", "name": name}) is True
 
     @property
     def module(self) -> Remote:
@@ -166,26 +179,16 @@ class Sandbox:
 
     def _start(self) -> None:
         self.generation += 1
-        self._workdir = tempfile.mkdtemp(prefix="sandbox-", dir=self.workroot)
-        os.chmod(self._workdir, 0o700)
-        shutil.copyfile(self.source, os.path.join(self._workdir, self.module_name + ".py"))
-        ours, theirs = socket.socketpair()
-        spec = {
-            "workdir": self._workdir,
-            "module_file": self.module_name + ".py",
-            "module_name": self.module_name,
-            "seed": self.seed,
-            "cuda": self.cuda,
-            "hide": self.hide,
-            "limits": asdict(self.limits),
-            "max_bytes": self.limits.reply_mb << 20,
-        }
-        self._pid = self.zygote.fork(spec, theirs)
-        theirs.close()
-        self._sock = ours
+        if self._source_bytes is None:
+            self._source_bytes = self.source.read_bytes()  # once: a restart loads the same code
+        filename = self.module_name + ".py"
+        self._pid, self._sock = start_sandbox(self.zygote, self.limits, seed=self.seed, cuda=self.cuda, module=self.module_name)
         try:
             hello, _ = self._request({"op": "hello"}, "starting", self.limits.import_seconds)
-            self.isolated = hello["isolated"]
+            self.isolated = [str(i) for i in hello.get("isolated", []) if type(i) is str]
+            self._request({"op": "put", "name": filename}, "handing over your file", self.limits.import_seconds, [self._source_bytes])
+            for name, blob in self._files.items():
+                self._request({"op": "put", "name": name}, f"writing {name}", self.limits.import_seconds, [blob])
             reply, blobs = self._request({"op": "import"}, "importing your file", self.limits.import_seconds)
             self._module = self._rebuild(reply["value"], blobs)
         except SandboxError as exc:
@@ -203,7 +206,6 @@ class Sandbox:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def close(self) -> None:
         """Stop the sandbox and everything it started; the zygote reaps it later."""
@@ -215,10 +217,11 @@ class Sandbox:
 
     def _request(self, header: dict, what: str, timeout: float, blobs: list = ()) -> tuple[dict, list[bytearray]]:
         sock = self._sock
-        sock.settimeout(timeout)
         try:
-            protocol.send_frame(sock, header, list(blobs))
-            reply, blobs_in = protocol.recv_frame(sock, self.limits.reply_mb << 20)
+            # One deadline for the whole call, however slowly the reply trickles in.
+            deadline = time.monotonic() + timeout
+            protocol.send_frame(sock, header, list(blobs), deadline=deadline)
+            reply, blobs_in = protocol.recv_frame(sock, self.limits.reply_mb << 20, deadline=deadline)
         except (socket.timeout, TimeoutError):
             _killpg(self._pid)
             self._ended(killed=True)
@@ -246,8 +249,14 @@ class Sandbox:
         reply, blobs_in = self._request(header, what, self.call_seconds or self.limits.call_seconds, blobs)
         if reply.get("stop"):
             raise StopIteration
-        for change in reply.get("mutated", []):
-            _apply(originals.get(change.get("path")), self._rebuild(change.get("value"), blobs_in))
+        changes = reply.get("mutated", [])
+        if not isinstance(changes, list):
+            changes = []
+        self.mutated = [str(c.get("path")) for c in changes if isinstance(c, dict) and c.get("path") in originals]
+        if self.copy_back:
+            for change in changes:
+                if isinstance(change, dict) and change.get("path") in originals:
+                    _apply(originals[change["path"]], self._rebuild(change.get("value"), blobs_in), values=self.copy_back is True)
         return self._rebuild(reply.get("value"), blobs_in)
 
     def make(self, path: str, *args: Any, **kwargs: Any) -> Any:
@@ -264,7 +273,7 @@ class Sandbox:
         raise protocol.ProtocolError(f"a {type(obj).__name__} cannot be passed into the sandbox")
 
     def _rebuild(self, tag: Any, blobs: list) -> Any:
-        ctx = protocol.DecodeContext(blobs, handle=self._remote)
+        ctx = protocol.DecodeContext(blobs, handle=self._remote, budget=self.limits.reply_mb << 20)
         try:
             return protocol.decode(tag, ctx)
         except protocol.ProtocolError as exc:
@@ -280,6 +289,66 @@ class Sandbox:
         return Remote(self, tag["id"], tuple(mro), bool(tag.get("callable")))
 
 
+def start_sandbox(zygote: Zygote, limits: Limits, *, seed: int, cuda: bool, module: str) -> tuple[int, socket.socket]:
+    """Fork a sandbox from ``zygote``; its process-group id and our end of its socket."""
+    ours, theirs = socket.socketpair()
+    spec = {
+        "module_file": module + ".py",
+        "module_name": module,
+        "seed": seed,
+        "cuda": cuda,
+        "limits": asdict(limits),
+        "max_bytes": limits.reply_mb << 20,
+        "debug": bool(os.environ.get("TORCHGRADE_DEBUG_SANDBOX")),
+    }
+    try:
+        pid = zygote.fork(spec, theirs)
+    finally:
+        theirs.close()
+    return pid, ours
+
+
+class RuntimeUnreachable(SandboxError):
+    """The sandbox cannot reach the Python runtime: grading would be silently wrong."""
+
+
+#: Modules torch imports lazily during checks (torch.save, optimizers, data):
+#: a sandbox that cannot import them would fail correct code.
+LAZY_IMPORTS = ("torch.utils.serialization", "torch.optim", "torch.utils.data", "torch.nn.functional", "numpy.linalg")
+
+
+def prove_runtime(zygote: Zygote, limits: Limits = Limits()) -> dict:
+    """Before any submission: show that a sandbox reaches all of the runtime.
+
+    A sandbox, confined and unprivileged as any submission's, walks every
+    runtime folder for files it cannot read and imports the modules torch
+    loads lazily. Any failure raises ``RuntimeUnreachable`` naming the path.
+    """
+    pid, sock = start_sandbox(zygote, limits, seed=0, cuda=False, module="probe")
+    box = Sandbox.__new__(Sandbox)
+    box.zygote, box.limits, box._pid, box._sock, box.output = zygote, limits, pid, sock, ""
+    try:
+        box._request({"op": "hello"}, "starting the runtime probe", limits.import_seconds)
+        reply, blobs = box._request(
+            {"op": "probe", "roots": list(zygote.launch.runtime), "modules": list(LAZY_IMPORTS)}, "probing the runtime", 120
+        )
+        found = protocol.decode(reply["value"], protocol.DecodeContext(blobs))
+    except SandboxError as exc:
+        raise RuntimeUnreachable(f"the sandbox could not start or probe the Python runtime: {exc}") from None
+    finally:
+        box.close()
+        zygote.reap(pid)
+    unreadable, failed = found.get("unreadable", []), found.get("failed", {})
+    if unreadable or failed:
+        lines = [f"the sandbox (user id {found.get('uid')}) cannot reach all of the Python runtime, so correct code would lose points:"]
+        lines += [f"  cannot read {p}" for p in unreadable[:5]]
+        lines += [f"  import {m} fails: {why}" for m, why in list(failed.items())[:5]]
+        lines.append("make the environment readable by all users (chmod -R a+rX PATH), or install it where others can read it; "
+                     "nothing was graded")  # fmt: skip
+        raise RuntimeUnreachable("\n".join(lines))
+    return found
+
+
 def _killpg(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -287,15 +356,20 @@ def _killpg(pid: int) -> None:
         pass
 
 
-def _apply(original: Any, new: Any) -> None:
-    """Mirror an in-place change the sandbox made to an argument we passed."""
+def _apply(original: Any, new: Any, values: bool = True) -> None:
+    """Mirror an in-place change the sandbox made to an argument we passed.
+
+    With ``values=False`` only ``.grad`` and ``requires_grad`` come back: the
+    check's inputs keep the values it computes its expectations from.
+    """
     if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
-        if original.flags.writeable and original.shape == new.shape:
+        if values and original.flags.writeable and original.shape == new.shape:
             original[...] = new
     elif isinstance(original, torch.Tensor) and type(new) is torch.Tensor:
         if original.shape == new.shape and original.dtype == new.dtype and original.device.type != "meta":
-            with torch.no_grad():
-                original.copy_(new.detach())
+            if values:
+                with torch.no_grad():
+                    original.copy_(new.detach())
             if original.is_leaf:
                 original.grad = None if new.grad is None else new.grad.to(original.device)
                 original.requires_grad_(new.requires_grad)

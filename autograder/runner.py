@@ -7,7 +7,9 @@ are plain dicts; ``scoring.score`` turns them into scores.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import random
 import tempfile
@@ -22,7 +24,9 @@ from typing import Callable, Literal
 import pytest
 import torch
 
+from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
+from autograder.remote import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote
 
@@ -45,7 +49,11 @@ class RunSettings:
     seed: int = 0
     workers: int = 1
     which: Which = "auto"
-    hide: tuple[str, ...] = field(default_factory=tuple)
+    # Folders no sandbox may reach, whatever sys.path says (the class, the output).
+    protected: tuple[str, ...] = field(default_factory=tuple)
+    # Run submissions without bubblewrap where it cannot be had: for a
+    # learner's own code, or when an instructor says so (--unconfined).
+    allow_unconfined: bool = False
 
 
 def new_seed() -> int:
@@ -100,6 +108,11 @@ def run_jobs(
     """
     if not jobs:
         return []
+    if not settings.allow_unconfined and bwrap_status()[0] is None:
+        raise GradingError(
+            f"submissions cannot be confined here: {bwrap_status()[1]}. Install bubblewrap, or pass --unconfined "
+            "to run untrusted code without confinement (it could read and change whatever this user can)"
+        )
     students = sorted({j.student for j in jobs})
     workers = max(1, min(settings.workers, len(students)))
     # small enough that a killed run loses little, large enough to spread pytest's start-up
@@ -120,7 +133,7 @@ def run_jobs(
         return results
     # fork: workers start with torch already imported (spawn costs seconds each)
     ctx = get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(course, settings)) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
         for future in as_completed(futures):
             got = future.result()
@@ -133,40 +146,85 @@ def run_jobs(
     return results
 
 
-# Each worker process keeps one zygote and one scratch folder for all its sessions.
+# Each worker process keeps one zygote and one private scratch folder for all its sessions.
 _ZYGOTE: Zygote | None = None
-_SCRATCH: tempfile.TemporaryDirectory | None = None
+_SCRATCH: str | None = None
+_PROOF: list = []  # the runtime probe's outcome, once per zygote
 _INHERITED: list = []
+_SCRATCH_PREFIX = "torchgrade-"
 
 
-def _worker_init() -> None:
+def _worker_init(course: Course, settings: RunSettings) -> None:
     """In a forked worker: leave the parent's zygote alone, start our own now."""
     global _ZYGOTE, _SCRATCH
     # Kept referenced so that no finaliser closes or deletes the parent's.
     _INHERITED.append((_ZYGOTE, _SCRATCH))
     _ZYGOTE = _SCRATCH = None
+    _PROOF.clear()
     torch.set_num_threads(1)
-    _resources()[0].start()
+    _resources(course, settings)
 
 
-def _resources() -> tuple[Zygote, str]:
+def _protected(course: Course, settings: RunSettings) -> list[str]:
+    return [str(course.root), *settings.protected]
+
+
+def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
+    """This process's zygote (started and proven once) and scratch folder."""
     global _ZYGOTE, _SCRATCH
+    if _SCRATCH is None:
+        sweep_stale_scratch()
+        _SCRATCH = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
+        atexit.register(shutil.rmtree, _SCRATCH, True)
+    launch = plan(_protected(course, settings), cuda="cuda" in settings.devices, scratch=_SCRATCH,
+                  allow_unconfined=settings.allow_unconfined)  # fmt: skip
+    if _ZYGOTE is not None and _ZYGOTE.launch != launch:
+        _ZYGOTE.close()  # another run's allow-list: never reuse a zygote across them
+        _ZYGOTE = None
     if _ZYGOTE is None:
-        _ZYGOTE = Zygote()
-        _SCRATCH = tempfile.TemporaryDirectory(prefix="torchgrade-")
-        os.chmod(_SCRATCH.name, 0o711)  # sandboxes run as another user: let them reach their folder
-    return _ZYGOTE, _SCRATCH.name
+        _PROOF.clear()
+        _ZYGOTE = Zygote(launch)
+        _ZYGOTE.start()
+    if not _PROOF:
+        try:
+            _PROOF.append(prove_runtime(_ZYGOTE))
+        except RuntimeUnreachable as exc:
+            _PROOF.append(exc)
+    if isinstance(_PROOF[0], RuntimeUnreachable):
+        raise GradingError(str(_PROOF[0]))
+    return _ZYGOTE, _SCRATCH
+
+
+def sweep_stale_scratch() -> int:
+    """Remove scratch folders of grader processes that no longer run (killed, say)."""
+    removed = 0
+    root = tempfile.gettempdir()
+    for entry in os.scandir(root):
+        if not entry.name.startswith(_SCRATCH_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        owner = entry.name[len(_SCRATCH_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and entry.stat(follow_symlinks=False).st_uid == os.getuid() and not _alive(int(owner)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One pytest session over ``jobs``; runs in this process or a worker."""
-    zygote, scratch = _resources()
+    zygote, scratch = _resources(course, settings)
     units = list({j.unit.name: j.unit for j in jobs}.values())
     files = check_files(units, settings.which)
-    hide = [*settings.hide, str(course.root / "solutions"), str(course.root / "checks"), scratch]
-    plugin = GradingPlugin(
-        jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote, hide=hide, workroot=scratch
-    )
+    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote)
     collector = _Collector()
     ini = Path(scratch) / "pytest.ini"
     ini.write_text("[pytest]\n")
@@ -192,7 +250,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     return plugin.results + [{"kind": "sandbox", "isolated": list(i)} for i in plugin.isolation]
 
 
-ISOLATION = ("network", "pid", "files")
+ISOLATION = ("network", "pid", "files", "ipc")
 
 
 def isolation_warnings(results: list[dict]) -> list[str]:
@@ -201,8 +259,8 @@ def isolation_warnings(results: list[dict]) -> list[str]:
     if not missing:
         return []
     return [
-        f"warning: sandboxes ran without {', '.join(missing)} isolation (new namespaces need root or "
-        "unprivileged user namespaces here): submissions could reach the network or read files the grader can"
+        f"warning: submissions ran unconfined (without {', '.join(missing)} isolation; {bwrap_status()[1] or 'namespaces unavailable'}): "
+        "they could reach the network and read or change what this user can"
     ]
 
 

@@ -1,41 +1,27 @@
-"""A process that has imported torch once and forks a sandbox per request.
+"""The trusted side's client of one zygote (``autograder.sandbox.zygote``).
 
-``import torch`` costs seconds; ``fork`` from a process that already holds it
-costs milliseconds. The zygote imports torch and numpy, does no torch work (no
-thread pool, CUDA untouched), and waits on a control socket. The trusted side
-sends ``fork`` with a socket for the new sandbox, and ``reap`` to collect a
-sandbox's exit status once it has killed its process group.
+The zygote is started confined, as ``confinement.plan`` says, and asked over a
+control socket to ``fork`` a sandbox (with a socket for it) and to ``reap`` a
+sandbox's exit status once its process group has been killed.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
+
+from autograder.confinement import Launch, plan
 
 __all__ = ["Zygote"]
-
-_BOOT = """
-import sys
-try:
-    import autograder
-except ImportError:
-    sys.path.append({parent!r})
-from autograder.zygote import serve
-serve(int(sys.argv[1]))
-"""
 
 
 class Zygote:
     """The trusted side's client of one zygote process (started lazily)."""
 
-    def __init__(self) -> None:
+    def __init__(self, launch: Launch | None = None) -> None:
+        self._launch = launch
         self._proc: subprocess.Popen | None = None
         self._ctl: socket.socket | None = None
         self._lock = threading.Lock()
@@ -49,16 +35,26 @@ class Zygote:
         if self._proc is not None and self._proc.poll() is None:
             return self._ctl
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        parent = str(Path(__file__).resolve().parent.parent)
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _BOOT.format(parent=parent), str(theirs.fileno())],
+            self.launch.command(theirs.fileno()),
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             close_fds=True,
+            env={},  # the sandbox's environment is confinement.ENVIRONMENT, never ours
         )
         theirs.close()
         self._ctl = ours
         return ours
+
+    @property
+    def launch(self) -> Launch:
+        if self._launch is None:
+            self._launch = plan()
+        return self._launch
+
+    @property
+    def confined(self) -> bool:
+        return self.launch.confined
 
     def _ask(self, request: dict, fds: list[int] = ()) -> dict:
         with self._lock:
@@ -87,87 +83,3 @@ class Zygote:
         if self._proc is not None:
             self._proc.wait(timeout=10)
         self._proc = self._ctl = None
-
-
-# Modules torch loads on first use (the first optimizer step imports dynamo,
-# the first backward with gradient= imports sympy: about 1.3 s together).
-# Imported here, once, so that no sandbox pays for them; importing does no
-# torch work, so no thread pool starts and CUDA stays untouched.
-WARM_IMPORTS = (
-    "numpy",
-    "numpy.random",
-    "torch",
-    "torch.optim",
-    "torch.utils.data",
-    "torch._dynamo",
-    "torch.fx.experimental.symbolic_shapes",
-    "sympy",
-    "csv",
-    "statistics",
-)
-
-
-def serve(fd: int) -> None:
-    """The zygote's main loop (runs in the zygote process)."""
-    for name in WARM_IMPORTS:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass  # an optional speed-up, never a reason not to grade
-
-    from autograder import sandbox
-
-    ctl = socket.socket(fileno=fd)
-    while True:
-        try:
-            raw, fds, _, _ = socket.recv_fds(ctl, 65536, 1)
-        except OSError:
-            return
-        if not raw:
-            return
-        _collect()
-        request = json.loads(raw)
-        if request["op"] == "fork":
-            pid_namespace = sandbox.new_pid_namespace()
-            pid = os.fork()
-            if pid == 0:
-                ctl.close()
-                sandbox.start(request["spec"], fds[0], pid_namespace)
-            os.close(fds[0])
-            ctl.send(json.dumps({"pid": pid}).encode())
-        elif request["op"] == "reap":
-            ctl.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
-
-
-# Exit codes of sandboxes reaped before anyone asked: a sandbox closed after
-# a normal run is killed and left for the zygote to collect at leisure.
-_FINISHED: dict[int, int] = {}
-
-
-def _collect() -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        _FINISHED[pid] = os.waitstatus_to_exitcode(status)
-        if len(_FINISHED) > 4096:
-            del _FINISHED[next(iter(_FINISHED))]
-
-
-def _reap(pid: int, wait_s: float | None) -> int | None:
-    if pid in _FINISHED:
-        return _FINISHED.pop(pid)
-    deadline = None if wait_s is None else time.monotonic() + wait_s
-    while True:
-        try:
-            done, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
-        except ChildProcessError:
-            return 0
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.002)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import protocol
-from autograder.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode, facts
+from autograder.sandbox import protocol
+from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode, facts
 
 
 def roundtrip(value, args=None):

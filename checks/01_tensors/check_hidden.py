@@ -76,7 +76,7 @@ def test_add_noise_statistics(student, device, gen):
         )
 
 
-@check("add_noise", points=1)
+@check("add_noise", points=1, mutates=True)
 def test_add_noise_new_tensor(student, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     x = torch.rand(m, n, generator=gen)
@@ -182,7 +182,7 @@ def test_arithmetic_int(student, device, gen):
     _check_arithmetic(student, a.to(device), b.to(device))
 
 
-@check("add_inplace", points=1)
+@check("add_inplace", points=1, mutates=True)
 def test_add_inplace_changes_x(student, device, gen):
     m, n = distinct_sizes(gen, 2, 2, 9)
     x = torch.randn(m, n, generator=gen).to(device)

@@ -130,7 +130,7 @@ def test_tensor_to_numpy_shares(student, gen):
         fail("the array does not share t's memory: return t.numpy() itself")
 
 
-@check("scale_with_numpy", points=1)
+@check("scale_with_numpy", points=1, mutates=True)
 def test_scale_with_numpy(student, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen)
@@ -145,7 +145,7 @@ def test_scale_with_numpy(student, gen):
     expect_tensor(t, before * factor, what=f"t after scale_with_numpy(t, {factor})")
 
 
-@check("numpy_to_tensors", points=1, traps=["copy_not_shared"])
+@check("numpy_to_tensors", points=1, traps=["copy_not_shared"], mutates=True)
 def test_numpy_to_tensors_shared(student, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(m, n, generator=gen, dtype=torch.float64).numpy()

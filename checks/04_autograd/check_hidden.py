@@ -91,7 +91,7 @@ def test_intermediate_grad(student, device, gen):
     expect_tensor(g, expected, what="dloss/dh")
 
 
-@check("intermediate_grad", points=1)
+@check("intermediate_grad", points=1, mutates="grad")
 def test_intermediate_graph(student, device, gen):
     x, w = _intermediate_inputs(gen, device)
     h, _ = _pair(student.intermediate_grad(x, w), "intermediate_grad(x, w)")
@@ -108,7 +108,7 @@ def test_intermediate_graph(student, device, gen):
 # ---------------------------------------------------------------- reuse_gradient
 
 
-@check("reuse_gradient", points=1)
+@check("reuse_gradient", points=1, mutates="grad")
 def test_reuse_autograd(student, device, gen):
     x = _randn(gen, 4, 3, device=device, grad=True)
     by_autograd, _ = _pair(student.reuse_gradient(x), "reuse_gradient(x)")
@@ -132,7 +132,7 @@ def test_reuse_by_hand(student, device, gen):
 # ---------------------------------------------------------------- vector_jacobian
 
 
-@check("vector_jacobian", points=2)
+@check("vector_jacobian", points=2, mutates="grad")
 def test_vector_jacobian(student, device, gen):
     x = _randn(gen, 3, 5, device=device, grad=True)
     v = _randn(gen, 3, 5, device=device)
@@ -167,7 +167,7 @@ def test_backward_twice(student, device, gen):
 # ---------------------------------------------------------------- fresh_gradient
 
 
-@check("fresh_gradient", points=2, traps=["grad_not_zeroed"])
+@check("fresh_gradient", points=2, traps=["grad_not_zeroed"], mutates="grad")
 def test_fresh_gradient(student, device, gen):
     w = _randn(gen, 4, 3, device=device, grad=True)
     x = _randn(gen, 6, 4, device=device)
@@ -205,7 +205,7 @@ def _sgd(student, gen, device):
     return w0, w, lr, probe.grad, expected_loss.detach(), loss
 
 
-@check("sgd_step", points=2, traps=["inplace_leaf"])
+@check("sgd_step", points=2, traps=["inplace_leaf"], mutates=True)
 def test_sgd_step_update(student, device, gen):
     w0, w, lr, grad, _, _ = _sgd(student, gen, device)
     if _close(w.detach(), w0):
@@ -228,7 +228,7 @@ def test_sgd_step_loss(student, device, gen):
 # ---------------------------------------------------------------- stop_gradient
 
 
-@check("stop_gradient", points=2)
+@check("stop_gradient", points=2, mutates="grad")
 def test_stop_gradient(student, device, gen):
     x = _randn(gen, 3, 4, device=device, grad=True)
     out = as_tensor(student.stop_gradient(x), "x.grad")
@@ -242,7 +242,7 @@ def test_stop_gradient(student, device, gen):
 # ---------------------------------------------------------------- freeze_first
 
 
-@check("freeze_first", points=2)
+@check("freeze_first", points=2, mutates="grad")
 def test_freeze_first(student, device, gen):
     w1 = _randn(gen, 4, 6, device=device, grad=True)
     w2 = _randn(gen, 6, 3, device=device, grad=True)

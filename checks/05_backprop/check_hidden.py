@@ -242,7 +242,7 @@ def _loss(w, x, y):
     return float(((w.detach().double() * x.double() - y.double()) ** 2).mean())
 
 
-@check("manual_update", points=2, traps=["update_tracked"])
+@check("manual_update", points=2, traps=["update_tracked"], mutates=True)
 def test_update_step(student, device, gen):
     w, x, y, lr = _update_inputs(gen, device)
     w0 = w.detach().clone()
@@ -265,7 +265,7 @@ def test_update_step(student, device, gen):
     expect_tensor(out.detach().double(), expected, what="the returned w", **F32)
 
 
-@check("manual_update", points=1, traps=["update_tracked", "grad_not_reset"])
+@check("manual_update", points=1, traps=["update_tracked", "grad_not_reset"], mutates="grad")
 def test_update_grad_zeroed(student, device, gen):
     w, x, y, lr = _update_inputs(gen, device)
     g = _grad(w, x, y)
@@ -279,7 +279,7 @@ def test_update_grad_zeroed(student, device, gen):
         fail(f"w.grad is {w.grad.item():.6g} after the call, expected zero: call w.grad.zero_() after the update")
 
 
-@check("manual_update", points=1, traps=["update_tracked", "grad_not_reset"])
+@check("manual_update", points=1, traps=["update_tracked", "grad_not_reset"], mutates=True)
 def test_update_twice(student, device, gen):
     w, x, y, lr = _update_inputs(gen, device)
     w0 = w.detach().double().clone()
@@ -335,7 +335,7 @@ def _all_close(a, b, rtol=1e-3, atol=1e-6) -> bool:
     return all(abs(p - q) <= atol + rtol * abs(q) for p, q in zip(a, b))
 
 
-@check("train_by_hand", points=2, traps=["update_tracked", "grad_not_reset"])
+@check("train_by_hand", points=2, traps=["update_tracked", "grad_not_reset"], mutates=True)
 def test_train_outcome(student, device, gen):
     w, x, y = _train_inputs(gen, device)
     steps = 20
@@ -360,7 +360,7 @@ def test_train_outcome(student, device, gen):
         fail("w.grad is not zero after training: zero it after every update")
 
 
-@check("train_by_hand", points=1, traps=["update_tracked", "grad_not_reset"])
+@check("train_by_hand", points=1, traps=["update_tracked", "grad_not_reset"], mutates=True)
 def test_train_two_steps(student, device, gen):
     w, x, y = _train_inputs(gen, device, n=4)
     lr = round(0.1 / float((x.double() ** 2).mean()), 4)

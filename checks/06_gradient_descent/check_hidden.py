@@ -212,7 +212,7 @@ def test_gradient_np(student, gen):
 # ---------------------------------------------------------------- stage 1: train_numpy
 
 
-@check("train_numpy", points=2, traps=["mse_grad_factor"])
+@check("train_numpy", points=2, traps=["mse_grad_factor"], mutates=True)
 def test_train_numpy_trajectory(student, gen):
     problem = make_problem(gen)
     x, y, w0, b0 = problem
@@ -225,7 +225,7 @@ def test_train_numpy_trajectory(student, gen):
     diagnose(losses, w, b, problem, LR, STEPS, [HALF], "train_numpy")
 
 
-@check("train_numpy", points=1)
+@check("train_numpy", points=1, mutates=True)
 def test_train_numpy_converges_and_keeps_start(student, gen):
     x, y, w0, b0 = make_problem(gen, n=40, d=3)
     w0_np = w0.numpy().copy()
@@ -248,7 +248,7 @@ def test_train_numpy_converges_and_keeps_start(student, gen):
 # ---------------------------------------------------------------- stage 2: train_autograd
 
 
-@check("train_autograd", points=2, traps=["missing_zero_grad", "step_order"])
+@check("train_autograd", points=2, traps=["missing_zero_grad", "step_order"], mutates=True)
 def test_train_autograd_trajectory(student, gen, device):
     problem = make_problem(gen)
     x, y, w0, b0 = on(problem, device)
@@ -294,7 +294,7 @@ def test_train_autograd_one_step(student, gen, device):
 # ---------------------------------------------------------------- stage 3: train_optim
 
 
-@check("train_optim", points=2, traps=["missing_zero_grad", "step_order"])
+@check("train_optim", points=2, traps=["missing_zero_grad", "step_order"], mutates=True)
 def test_train_optim_trajectory(student, gen, device):
     problem = make_problem(gen)
     x, y, w0, b0 = on(problem, device)
@@ -329,7 +329,7 @@ def linear_weights(model, d, device, stage):
     return weight.detach().reshape(d), bias.detach().reshape(())
 
 
-@check("train_linear", points=2, traps=["missing_zero_grad", "step_order"])
+@check("train_linear", points=2, traps=["missing_zero_grad", "step_order"], mutates=True)
 def test_train_linear_trajectory(student, gen, device):
     problem = make_problem(gen)
     x, y, w0, b0 = on(problem, device)
@@ -354,7 +354,7 @@ def test_train_linear_one_step(student, gen, device):
 STAGES = ("numpy", "autograd", "optim", "linear")
 
 
-@check("run_all_stages", points=2, traps=["missing_zero_grad", "step_order", "mse_grad_factor"])
+@check("run_all_stages", points=2, traps=["missing_zero_grad", "step_order", "mse_grad_factor"], mutates=True)
 def test_run_all_stages_agree(student, gen, device):
     x, y, w0, b0 = make_problem(gen, n=15, d=4)
     w0_np = w0.numpy().copy()

@@ -282,7 +282,7 @@ def _buffers(out, n, what):
 # ---------------------------------------------------------------- sgd_step
 
 
-@check("sgd_step", points=1)
+@check("sgd_step", points=1, mutates=True)
 def test_sgd_plain(student, device, gen):
     params, grads = _params(gen, device), _grads(gen, device)
     (expected,) = _torch_steps(params, [grads], lambda ps: torch.optim.SGD(ps, lr=0.1))
@@ -292,7 +292,7 @@ def test_sgd_plain(student, device, gen):
     _expect_params(params, expected, "after one plain SGD step (lr=0.1)", before)
 
 
-@check("sgd_step", points=2)
+@check("sgd_step", points=2, mutates=True)
 def test_sgd_momentum_two_steps(student, device, gen):
     params = _params(gen, device)
     g1, g2 = _grads(gen, device), _grads(gen, device)
@@ -308,7 +308,7 @@ def test_sgd_momentum_two_steps(student, device, gen):
     _expect_params(params, exp2, "after SGD step 2 (the buffer from step 1 passed back in)")
 
 
-@check("sgd_step", points=1, traps=["step_changes_grad"])
+@check("sgd_step", points=1, traps=["step_changes_grad"], mutates=True)
 def test_sgd_keeps_grad(student, device, gen):
     params, grads = _params(gen, device), _grads(gen, device)
     lr, momentum, wd = 0.1, 0.5, 0.2
@@ -348,7 +348,7 @@ def _uncorrected_trap(params, wrong):
              "and v by (1 - beta2**step) before the update")
 
 
-@check("adam_step", points=1, traps=["adam_no_bias_correction"])
+@check("adam_step", points=1, traps=["adam_no_bias_correction"], mutates=True)
 def test_adam_first_step(student, device, gen):
     params, grads = _params(gen, device), _grads(gen, device)
     lr = 0.01
@@ -365,7 +365,7 @@ def test_adam_first_step(student, device, gen):
         expect_tensor(v, 0.001 * g * g, what=f"exp_avg_sqs[{i}] after step 1 (v = 0.001 * g * g, updated in place)", rtol=1e-5, atol=1e-7)
 
 
-@check("adam_step", points=2, traps=["adam_no_bias_correction"])
+@check("adam_step", points=2, traps=["adam_no_bias_correction"], mutates=True)
 def test_adam_two_steps(student, device, gen):
     params = _params(gen, device)
     g1, g2 = _grads(gen, device), _grads(gen, device)
@@ -382,7 +382,7 @@ def test_adam_two_steps(student, device, gen):
     _expect_params(params, exp2, "after two Adam steps (lr=0.02, betas=(0.8, 0.99), eps=1e-6)", before, ADAM_NAN)
 
 
-@check("adam_step", points=1, traps=["step_changes_grad", "adam_no_bias_correction"])
+@check("adam_step", points=1, traps=["step_changes_grad", "adam_no_bias_correction"], mutates=True)
 def test_adam_keeps_grad(student, device, gen):
     params, grads = _params(gen, device), _grads(gen, device)
     lr = 0.05

@@ -9,7 +9,6 @@ neither N nor the values can be hard-coded. Expected values come from
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +50,7 @@ def write_wine(sandbox, gen: torch.Generator, n: int) -> tuple[np.ndarray, np.nd
     header, *rows = WINE.read_text().splitlines()
     pick = torch.randperm(len(rows), generator=gen)[:n].tolist()
     chosen = [rows[i] for i in pick]
-    path = sandbox.workdir / "wine.csv"
-    path.write_text("\n".join([header, *chosen]) + "\n")
-    os.chmod(path, 0o644)
+    sandbox.put_file("wine.csv", "\n".join([header, *chosen]) + "\n")
     xy = np.loadtxt(chosen, delimiter=",", dtype=np.float32)
     return xy[:, 1:].copy(), xy[:, 0].astype(np.int64)
 

@@ -19,6 +19,7 @@ import json
 import math
 import socket
 import struct
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -90,19 +91,31 @@ def facts(value: Any) -> TensorFacts:
 # ---------------------------------------------------------------- framing
 
 
-def send_frame(sock: socket.socket, header: dict, blobs: list[bytes | memoryview] = ()) -> None:
+def _time_left(sock: socket.socket, deadline: float | None) -> None:
+    """Give the next socket operation only what is left of the call's deadline."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the deadline passed")
+        sock.settimeout(left)
+
+
+def send_frame(sock: socket.socket, header: dict, blobs: list[bytes | memoryview] = (), deadline: float | None = None) -> None:
     header = dict(header, blobs=[len(b) for b in blobs])
     raw = json.dumps(header, allow_nan=False, separators=(",", ":")).encode()
+    _time_left(sock, deadline)
     sock.sendall(struct.pack("!I", len(raw)) + raw)
     for blob in blobs:
+        _time_left(sock, deadline)
         sock.sendall(blob)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytearray:
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytearray:
     buf = bytearray(n)
     view = memoryview(buf)
     got = 0
     while got < n:
+        _time_left(sock, deadline)
         k = sock.recv_into(view[got:], n - got)
         if k == 0:
             raise EOFError("the other side closed the connection")
@@ -110,13 +123,19 @@ def _recv_exact(sock: socket.socket, n: int) -> bytearray:
     return buf
 
 
-def recv_frame(sock: socket.socket, max_bytes: int) -> tuple[dict, list[bytearray]]:
-    """Read one frame; refuse it before reading if it is over ``max_bytes``."""
-    (n,) = struct.unpack("!I", _recv_exact(sock, 4))
+def recv_frame(sock: socket.socket, max_bytes: int, deadline: float | None = None) -> tuple[dict, list[bytearray]]:
+    """Read one frame; refuse it before reading if it is over ``max_bytes``.
+
+    With ``deadline`` (``time.monotonic()``), the whole frame must have
+    arrived by then, however it trickles in: ``TimeoutError`` otherwise.
+    """
+    (n,) = struct.unpack("!I", _recv_exact(sock, 4, deadline))
     if n > MAX_HEADER:
         raise ProtocolError(f"header of {n} bytes is over the {MAX_HEADER}-byte cap")
     try:
-        header = json.loads(_recv_exact(sock, n))
+        header = json.loads(_recv_exact(sock, n, deadline))
+    except RecursionError:
+        raise ProtocolError("header is nested too deeply") from None
     except ValueError as exc:
         raise ProtocolError(f"header is not JSON: {exc}") from None
     if not isinstance(header, dict):
@@ -129,7 +148,7 @@ def recv_frame(sock: socket.socket, max_bytes: int) -> tuple[dict, list[bytearra
         raise ProtocolError(
             f"the value is {total / 2**20:.1f} MiB, over the {max_bytes / 2**20:.0f} MiB cap"
         )
-    return header, [_recv_exact(sock, s) for s in sizes]
+    return header, [_recv_exact(sock, s, deadline) for s in sizes]
 
 
 # ---------------------------------------------------------------- encoding
@@ -305,6 +324,15 @@ class DecodeContext:
     blobs: list[bytearray]
     handle: Callable[[dict], Any] | None = None
     device: Callable[[str], str] = str
+    #: bytes the decoded value may take, counted before anything is built: a
+    #: tensor by its elements after any broadcast or expand (stride 0), not
+    #: by the bytes sent, and every string and container item
+    budget: int = 1 << 30
+
+    def spend(self, n: int, what: str) -> None:
+        self.budget -= n
+        if self.budget < 0:
+            raise ProtocolError(f"{what} would take more memory than the reply cap allows once rebuilt")
 
 
 def _need(cond: bool, what: str) -> None:
@@ -350,8 +378,10 @@ def decode(tag: Any, ctx: DecodeContext, depth: int = 0) -> Any:
             return float.fromhex(v)
         except ValueError:
             raise ProtocolError("bad float") from None
+    ctx.spend(64, "the value")  # every item costs something, so no header unpacks into millions of objects
     if t == "str":
         _need(type(v) is str, "bad str")
+        ctx.spend(len(v), "a string")
         return v
     if t == "bytes":
         return bytes(_blob(tag, ctx))
@@ -393,6 +423,7 @@ def decode(tag: Any, ctx: DecodeContext, depth: int = 0) -> Any:
         shape = _shape(tag)
         raw = _blob(tag, ctx)
         _need(len(raw) == math.prod(shape) * dtype.itemsize, "ndarray size does not match its bytes")
+        ctx.spend(len(raw), "an array")
         arr = np.frombuffer(raw, dtype=dtype).reshape(shape)
         return _with_facts(arr, shares=tag.get("shares"))
     if t == "npscalar":
@@ -440,11 +471,13 @@ def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
         _need(type(tag.get(key)) is bool, f"bad tensor field {key}")
     grad_fn = tag.get("grad_fn")
     _need(grad_fn is None or (type(grad_fn) is str and len(grad_fn) < 100), "bad grad_fn")
+    itemsize = torch.empty((), dtype=dtype).element_size()
     if device == "meta":
         out = torch.empty(shape, dtype=dtype, device="meta")
     else:
+        # Its size once rebuilt, elements after any expand: bounded before it is built.
+        ctx.spend(math.prod(shape) * itemsize, f"a tensor of shape {tuple(shape)}")
         raw = _blob(tag, ctx)
-        itemsize = torch.empty((), dtype=dtype).element_size()
         stride = tag.get("stride")
         elements = math.prod(shape) if stride is None else _checked_span(tag, shape)
         _need(len(raw) == elements * itemsize, "tensor size does not match its bytes")

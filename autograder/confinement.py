@@ -1,0 +1,212 @@
+"""How the zygote is confined: an allow-list built with bubblewrap.
+
+The zygote, and every sandbox forked from it, sees a filesystem built from
+nothing: an empty tmpfs root into which bubblewrap binds, read-only, the
+system libraries (``/usr/lib``), the Python runtime the grader itself runs on
+(the interpreter, its standard library and every ``sys.path`` entry that is
+part of the runtime: a venv or conda environment wherever it lives, user
+site-packages, ``.pth`` and editable-install paths) and the sandbox-side
+package ``autograder/sandbox`` on its own. Nothing else is there: no course
+file, git history, submission, output folder, home folder or other checkout.
+The zygote gets new PID, network, IPC and UTS namespaces, a fixed short
+environment, and only the capabilities it needs to give each sandbox its own
+namespaces and drop it to ``nobody`` (see ``autograder.sandbox.confine``).
+
+The bubblewrap binary (Debian's ``bubblewrap``, as Flatpak uses it) is the one
+piece of confinement code we do not write. Where it is missing or cannot make
+namespaces here, ``plan`` says so: ``grade`` then refuses untrusted code
+unless told ``--unconfined``, and ``check`` warns that it runs unconfined.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Launch", "plan", "runtime_paths", "bwrap_status", "SANDBOX_PACKAGE", "ENVIRONMENT"]
+
+SANDBOX_PACKAGE = Path(__file__).resolve().parent / "sandbox"
+_MOUNTED_AS = "/run/torchgrade"  # inside: /run/torchgrade/torchgrade_sandbox
+_PACKAGE_NAME = "torchgrade_sandbox"
+
+#: The sandbox's whole environment: never the grader's.
+ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+_BOOT = (
+    "import sys, json; config = json.loads(sys.argv[1]); sys.path[:] = config['path']\n"
+    f"from {_PACKAGE_NAME}.zygote import serve\n"
+    "serve(int(sys.argv[2]), config)\n"
+)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start a zygote: the command before the fd, and what it got."""
+
+    argv: list[str]
+    confined: bool
+    reason: str = ""  # why not confined, in words
+    runtime: tuple[str, ...] = field(default_factory=tuple)  # the Python paths it reaches
+
+    def command(self, fd: int) -> list[str]:
+        return [*self.argv, str(fd)]
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _in_environment(path: str) -> bool:
+    """Whether ``path`` lies in a Python environment (a venv, conda or prefix)."""
+    p = Path(path)
+    return any((q / "pyvenv.cfg").is_file() or (q / "conda-meta").is_dir() for q in (p, *p.parents))
+
+
+def runtime_paths(protected: list[str] = ()) -> list[str]:
+    """The folders the Python runtime needs, as the grader's interpreter sees them.
+
+    Each ``sys.path`` entry that exists, the interpreter's prefix, and never a
+    folder that holds or lies inside a ``protected`` one (the course, the
+    submissions, the output). Inside a protected folder only a Python
+    environment is taken (a ``.venv`` in the course checkout).
+    """
+    here = os.path.realpath(os.getcwd())
+    seen: list[str] = []
+    exe = os.path.realpath(sys.executable)
+    # sys.path[0] is the script's folder or the current one: not the runtime
+    candidates = [sys.base_prefix, sys.base_exec_prefix, os.path.dirname(exe), *sys.path[1:]]
+    guarded = [os.path.realpath(p) for p in protected]
+    for entry in candidates:
+        if not entry or not os.path.exists(entry):
+            continue
+        real = os.path.realpath(entry)
+        if real == here:
+            continue
+        if any(_inside(g, real) for g in guarded):
+            continue  # it holds the course or the class: never the whole of it
+        if any(_inside(real, g) for g in guarded) and not _in_environment(real):
+            continue
+        if real not in seen:
+            seen.append(real)
+    # a folder inside another is bound with it
+    return [p for p in seen if not any(q != p and _inside(p, q) for q in seen)]
+
+
+def _sys_path(protected: list[str]) -> list[str]:
+    """The zygote's ``sys.path``: the grader's, in order, limited to the runtime."""
+    runtime = runtime_paths(protected)
+    keep = []
+    for entry in sys.path[1:]:
+        if entry and os.path.exists(entry):
+            real = os.path.realpath(entry)
+            if any(_inside(real, r) for r in runtime) and real not in keep:
+                keep.append(real)
+    return keep
+
+
+@functools.cache
+def bwrap_status() -> tuple[str | None, str]:
+    """(the bwrap binary, "") where it can confine here, else (None, why not)."""
+    binary = shutil.which("bwrap")
+    if binary is None:
+        return None, "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+    try:
+        probe = subprocess.run(
+            [binary, *_namespaces(), "--ro-bind", "/usr", "/usr", *_system_links(), "--proc", "/proc", "--dev", "/dev", "--", "/usr/bin/true"],
+            capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"bubblewrap could not run here: {exc}"
+    if probe.returncode != 0:
+        why = probe.stderr.decode(errors="replace").strip()[:300]
+        return None, f"bubblewrap cannot make namespaces here ({why}): user namespaces may be disabled"
+    return binary, ""
+
+
+def _namespaces() -> list[str]:
+    ns = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() == 0:
+        # Real root, capabilities cut to what the zygote needs to confine each
+        # sandbox and drop it to nobody; the sandboxes keep none.
+        return [*ns, "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return [*ns, "--unshare-user", "--cap-add", "CAP_SYS_ADMIN"]
+
+
+def _system_links() -> list[str]:
+    """/lib, /lib64, /bin as on the host: symlinks into /usr, or bound."""
+    out: list[str] = []
+    for top in ("/lib", "/lib64", "/lib32", "/bin", "/sbin"):
+        if os.path.islink(top):
+            out += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            out += ["--ro-bind", top, top]
+    return out
+
+
+def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = None, allow_unconfined: bool = True) -> Launch:
+    """How to start a zygote for a run; unconfined only where allowed and needed."""
+    protected = [str(p) for p in protected]
+    path = _sys_path(protected)
+    binary, why = bwrap_status()
+    exe = os.path.realpath(sys.executable)
+    if binary is None:
+        if not allow_unconfined:
+            raise RuntimeError(why)
+        if scratch is None:
+            raise RuntimeError("an unconfined zygote needs a scratch folder")
+        link = Path(scratch) / "lib"
+        link.mkdir(exist_ok=True)
+        if not (link / _PACKAGE_NAME).exists():
+            (link / _PACKAGE_NAME).symlink_to(SANDBOX_PACKAGE, target_is_directory=True)
+        config = {"path": [str(link), *path], "confined": False, "scratch": scratch}
+        return Launch([exe, "-I", "-S", "-c", _BOOT, json.dumps(config)], False, why, tuple(path))
+    args = [binary, "--die-with-parent", "--new-session", *_namespaces(), "--clearenv"]
+    for key, value in ENVIRONMENT.items():
+        args += ["--setenv", key, value]
+    if cuda and os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+        args += ["--setenv", "CUDA_VISIBLE_DEVICES", os.environ["CUDA_VISIBLE_DEVICES"]]
+    made: set[str] = set()
+
+    def bind(source: str, dest: str) -> None:
+        # bubblewrap makes missing parents as private as the host's (/root is
+        # 0700): make each one enterable, so the unprivileged sandbox reaches
+        # the runtime wherever it lives, however private the folders above it.
+        parts = Path(dest).parts[1:-1]
+        for i in range(len(parts)):
+            parent = "/" + "/".join(parts[: i + 1])
+            if parent not in made:
+                made.add(parent)
+                args.extend(["--perms", "0755", "--dir", parent])
+        args.extend(["--ro-bind", source, dest])
+
+    for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
+        if os.path.isdir(lib):
+            bind(lib, lib)
+    args += [*_system_links(), "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    runtime = runtime_paths(protected)
+    for folder in runtime:
+        if not any(_inside(folder, lib) for lib in ("/usr/lib", "/usr/lib64")):
+            bind(folder, folder)
+    bind(str(SANDBOX_PACKAGE), f"{_MOUNTED_AS}/{_PACKAGE_NAME}")
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
+    if cuda:  # GPU device nodes only when the run asks for CUDA
+        for node in sorted(Path("/dev").glob("nvidia*")):
+            args += ["--dev-bind", str(node), str(node)]
+    args += ["--chdir", "/", "--", exe, "-I", "-S", "-c", _BOOT]
+    config = {"path": [_MOUNTED_AS, *path], "confined": True}
+    return Launch([*args, json.dumps(config)], True, "", tuple(runtime))

@@ -1,0 +1,294 @@
+"""The sandbox's server: load the submission, answer the trusted side's calls.
+
+Runs in a sandbox forked by the zygote, after ``confine.enter``. Requests and
+replies are frames of the ``protocol``; the submission's own file arrives by
+content (``put``), as do the data files checks hand over, so the trusted side
+never writes where the sandbox could have planted a link or a FIFO.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import random
+import socket
+import sys
+import traceback
+import types
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import confine, protocol
+
+__all__ = ["start", "SETUP_FAILED", "SERVER_FAILED"]
+
+# Exit codes for the sandbox's own failures, apart from the submission's.
+SETUP_FAILED, SERVER_FAILED = 70, 71
+_MAX_NAME = 128
+
+
+def start(spec: dict, fd: int, pid_namespace: bool) -> None:
+    """Entry point in the zygote's fresh child; never returns."""
+    code = SETUP_FAILED
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1) if spec.get("debug") else (0, 1, 2):
+            os.dup2(devnull, std)
+        out = _CappedText(spec["limits"]["output_kb"] << 10)
+        sys.stdout = sys.stderr = out
+        isolated = confine.enter(spec, pid_namespace)
+        code = SERVER_FAILED
+        torch.set_num_threads(spec.get("threads", 1))
+        seed = spec["seed"]
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        sock = socket.socket(fileno=fd)
+        _Server(sock, spec, out, isolated).loop()
+        code = 0
+    except BaseException:  # noqa: BLE001 - the trusted side reads the exit code
+        if spec.get("debug"):
+            traceback.print_exc(file=sys.__stderr__)
+    finally:
+        os._exit(code)
+
+
+class _CappedText(io.TextIOBase):
+    """stdout/stderr for the submission: keeps the first ``cap`` characters."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.parts, self.size, self.dropped = cap, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        s = str(s)
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def take(self) -> str:
+        out = "".join(self.parts)
+        self.parts = []
+        if self.dropped:
+            out += f"\n[... {self.dropped} more characters of output dropped]"
+            self.dropped = 0
+        return out
+
+
+# ---------------------------------------------------------------- serving
+
+
+class _Server:
+    def __init__(self, sock: socket.socket, spec: dict, out: _CappedText, isolated: list[str]) -> None:
+        self.sock, self.spec, self.out, self.isolated = sock, spec, out, isolated
+        self.objects: dict[int, Any] = {}
+        self.path = spec["module_file"]  # relative to the sandbox's own working folder
+
+    def loop(self) -> None:
+        while True:
+            try:
+                header, blobs = protocol.recv_frame(self.sock, self.spec["max_bytes"])
+            except (EOFError, ConnectionError):
+                return
+            reply, out_blobs = self.answer(header, blobs)
+            reply["output"] = self.out.take()
+            protocol.send_frame(self.sock, reply, out_blobs)
+
+    # -- handles
+
+    def _ref(self, tag: dict) -> Any:
+        if tag.get("t") != "ref" or tag.get("id") not in self.objects:
+            raise protocol.ProtocolError("unknown handle")
+        return self.objects[tag["id"]]
+
+    def _handle(self, obj: Any) -> dict:
+        oid = len(self.objects)
+        self.objects[oid] = obj
+        cls = type(obj)
+        mro = [f"{getattr(c, '__module__', '?')}.{getattr(c, '__qualname__', '?')}" for c in cls.__mro__]
+        return {"t": "handle", "id": oid, "type": mro[0], "mro": mro, "callable": callable(obj)}
+
+    # -- requests
+
+    def answer(self, header: dict, blobs: list[bytearray]) -> tuple[dict, list]:
+        op = header.get("op")
+        try:
+            if op == "import":
+                return self._value(self._import(), {})
+            if op == "hello":
+                return {"ok": True, "isolated": self.isolated, "uid": os.getuid()}, []
+            if op == "put":
+                _put(header.get("name"), blobs[0] if len(blobs) == 1 else None)
+                return self._value(None, {})
+            if op == "has_file":
+                return self._value(_has_file(header.get("name")), {})
+            if op == "probe":
+                return self._value(_probe(header.get("roots", []), header.get("modules", [])), {})
+            target = self.objects[header["id"]] if "id" in header else None
+            dctx = protocol.DecodeContext(blobs, handle=self._ref)
+            args = [protocol.decode(a, dctx) for a in header.get("args", [])]
+            kwargs = {k: protocol.decode(v, dctx) for k, v in header.get("kwargs", {}).items()}
+            if op == "getattr":
+                return self._value(getattr(target, header["name"]), {})
+            if op == "setattr":
+                setattr(target, header["name"], args[0])
+                return self._value(None, {})
+            if op == "len":
+                return self._value(len(target), {})
+            if op == "getitem":
+                return self._value(target[args[0]], {})
+            if op == "iter":
+                return self._value(iter(target), {}, as_handle=True)
+            if op == "next":
+                try:
+                    return self._value(next(target), {})
+                except StopIteration:
+                    return {"ok": True, "stop": True}, []
+            if op == "get":
+                return self._value(_resolve(header["path"]), {}, as_handle=True)
+            if op in ("call", "make"):
+                if op == "make":
+                    target = _resolve(header["path"])
+                return self._call(target, args, kwargs)
+            raise protocol.ProtocolError(f"unknown op {op!r}")
+        except BaseException as exc:  # noqa: BLE001 - reported to the trusted side
+            return {"ok": False, "error": self._describe(exc)}, []
+
+    def _import(self) -> Any:
+        name = self.spec["module_name"]
+        with open(self.path, encoding="utf-8") as fh:
+            code = compile(fh.read(), self.path, "exec")
+        module = types.ModuleType(name)
+        module.__file__ = self.path
+        sys.modules[name] = module
+        exec(code, module.__dict__)  # noqa: S102 - this is the sandbox: running it is the point
+        return module
+
+    def _call(self, fn: Any, args: list, kwargs: dict) -> tuple[dict, list]:
+        inputs = dict(protocol.arrays_in(args)) | dict(protocol.arrays_in(kwargs))
+        before = {p: _snapshot(x) for p, x in inputs.items()}
+        extents = {p: e for p, x in inputs.items() if (e := protocol.extent(x))}
+        result = fn(*args, **kwargs)
+        reply, blobs = self._value(result, extents)
+        changed = [p for p, x in inputs.items() if _snapshot(x) != before[p]]
+        if changed:
+            ctx = protocol.EncodeContext(blobs)
+            reply["mutated"] = [{"path": p, "value": protocol.encode(inputs[p], ctx)} for p in changed]
+        return reply, blobs
+
+    def _value(self, value: Any, extents: dict, as_handle: bool = False) -> tuple[dict, list]:
+        ctx = protocol.EncodeContext(handle=self._handle, args=extents)
+        tag = self._handle(value) if as_handle else protocol.encode(value, ctx)
+        return {"ok": True, "value": tag}, ctx.blobs
+
+    def _describe(self, exc: BaseException) -> dict:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == self.path]
+        for f in frames:
+            f.filename = os.path.basename(f.filename)
+        try:
+            message = str(exc)[:2000]
+        except BaseException:  # noqa: BLE001
+            message = "<the exception's message could not be read>"
+        return {
+            "type": type(exc).__name__,
+            "message": message,
+            "traceback": "".join(traceback.format_list(frames))[-4000:],
+        }
+
+
+def _checked_name(name: Any) -> str:
+    """A plain file name in the working folder: no folder, no link, no dot-dot."""
+    if not (type(name) is str and 0 < len(name) <= _MAX_NAME and "/" not in name and "\0" not in name):
+        raise ValueError(f"not a plain file name: {name!r}")
+    if name in (".", ".."):
+        raise ValueError(f"not a plain file name: {name!r}")
+    return name
+
+
+def _put(name: Any, data: bytearray | None) -> None:
+    """Write a file the trusted side hands over, replacing whatever has its name.
+
+    The submission may have left a link, a FIFO or a folder there: an entry
+    that is not removable is an error, and the write never follows a link.
+    """
+    name = _checked_name(name)
+    if data is None:
+        raise ValueError("put needs exactly one blob")
+    try:
+        os.unlink(name)
+    except FileNotFoundError:
+        pass
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _has_file(name: Any) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(_checked_name(name)).st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _probe(roots: list, modules: list) -> dict:
+    """What this sandbox cannot read of the runtime, and which imports fail.
+
+    Run once per worker before any submission, as the sandbox user, so that a
+    runtime the sandbox cannot fully reach stops the run instead of costing
+    students points (a lazy ``import`` inside torch failing mid-check).
+    """
+    unreadable: list[str] = []
+    for root in roots:
+        if type(root) is not str:
+            continue
+        if not os.access(root, os.R_OK | (os.X_OK if os.path.isdir(root) else 0)):
+            unreadable.append(root)
+            continue
+        for folder, dirs, files in os.walk(root, onerror=lambda e: unreadable.append(e.filename)):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for d in dirs:
+                full = os.path.join(folder, d)
+                if not os.access(full, os.R_OK | os.X_OK):
+                    unreadable.append(full)
+            for f in files:
+                if f.endswith((".py", ".so", ".pth", ".json", ".pyi")) or ".so." in f:
+                    full = os.path.join(folder, f)
+                    if not os.access(full, os.R_OK):
+                        unreadable.append(full)
+            if len(unreadable) > 20:
+                break
+    failed: dict[str, str] = {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - reported, the run stops
+            failed[str(name)] = f"{type(exc).__name__}: {exc}"[:500]
+    return {"unreadable": unreadable[:20], "failed": failed, "uid": os.getuid()}
+
+
+def _resolve(path: str) -> Any:
+    """A callable the trusted side names, from torch only (``torch.nn.Linear``)."""
+    if not path.startswith("torch."):
+        raise ValueError(f"only torch objects can be made, not {path!r}")
+    module, _, name = path.rpartition(".")
+    obj = importlib.import_module(module) if module else None
+    return getattr(obj, name)
+
+
+def _snapshot(x: Any) -> tuple:
+    if isinstance(x, np.ndarray):
+        return (x.shape, x.tobytes())
+    if x.device.type == "meta":
+        return (tuple(x.shape), x.dtype)
+    grad = None if x.grad is None else bytes(protocol.tensor_bytes(x.grad))
+    return (tuple(x.shape), x.dtype, x.requires_grad, bytes(protocol.tensor_bytes(x)), grad)
