@@ -142,8 +142,8 @@ def _namespaces() -> list[str]:
     ns = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() == 0:
         # Real root, capabilities cut to what the zygote needs to confine each
-        # sandbox and drop it to nobody; the sandboxes keep none.
-        return [*ns, "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # sandbox, drop it to nobody and kill it; the sandboxes keep none.
+        return [*ns, "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     return [*ns, "--unshare-user", "--cap-add", "CAP_SYS_ADMIN"]
 
 

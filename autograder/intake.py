@@ -21,18 +21,26 @@ nothing is dropped silently. Notebooks are read as JSON on the trusted side
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.plugin import Job
+from autograder.safetext import printable
 from autograder.units import Course, Unit
 
 __all__ = ["Intake", "discover", "notebook_to_source", "IntakeError"]
 
 MAX_FILE_BYTES = 5 << 20
+# A zip of a class: bounded before and while it is unpacked (its own claims may lie).
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_TOTAL = 1 << 30
+MAX_NOTEBOOK_CELLS = 5_000
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 _CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 _RESUBMISSION = re.compile(r"^(?P<stem>.+?)-(?P<rev>\d+)(?P<ext>\.[A-Za-z]+)$")
@@ -65,7 +73,7 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
     notes: list[str] = []
     if (root / "submitted").is_dir() or root.name == "submitted":
         layout, found = "nbgrader", _nbgrader(root / "submitted" if (root / "submitted").is_dir() else root, course, notes)
-    elif any(p.is_file() and _CANVAS.match(p.name) for p in root.iterdir()):
+    elif any(kind == "file" and _CANVAS.match(p.name) for p, kind in _entries(root)):
         layout, found = "lms", _lms(root, course, notes)
     else:
         layout, found = "folders", _folders(root, course, notes)
@@ -73,23 +81,70 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
         raise IntakeError(f"{root} has no student submissions: expected SUBMISSIONS/<student>/<unit files>, "
                           "an nbgrader course, or an LMS download")  # fmt: skip
     for student in [s for s in found if not _STUDENT_ID.match(s)]:
-        notes.append(f"{student}: skipped, not a usable student id (letters, digits, _ . @ + -)")
-        del found[student]
+        safe = _safe_id(student)
+        notes.append(f"{safe}: graded under this id; the name it came under has characters an id cannot hold ({student!r})")
+        found[safe] = found.pop(student)
     jobs = [_job(student, unit, files, staging, notes) for student, files in sorted(found.items()) for unit in units]
-    return Intake(jobs, notes, layout)
+    return Intake(jobs, [printable(n, 1000) for n in notes], layout)
+
+
+def _safe_id(name: str) -> str:
+    """A usable student id for a name that is not one, distinct for distinct names."""
+    tag = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    stem = re.sub(r"[^A-Za-z0-9_.@+-]", "_", name)[:100].lstrip("_.@+-")
+    return f"{stem or 'student'}-{tag}"
+
+
+def _entries(folder: Path) -> list[tuple[Path, str]]:
+    """A folder's entries, sorted, each with its kind ("file", "dir" or "other"), never following links."""
+    out = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.is_symlink():
+                    kind = "link"
+                elif entry.is_dir(follow_symlinks=False):
+                    kind = "dir"
+                elif entry.is_file(follow_symlinks=False):
+                    kind = "file"
+                else:
+                    kind = "other"
+                out.append((Path(entry.path), kind))
+    except OSError:
+        return []
+    return sorted(out)
 
 
 def _unzip(archive: Path, dest: Path) -> Path:
+    """Unpack a class zip, bounding members, each member's size and the total."""
     try:
         with zipfile.ZipFile(archive) as zf:
-            for member in zf.infolist():
+            members = zf.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise IntakeError(f"{archive.name} holds {len(members)} files, over the {MAX_ZIP_MEMBERS} limit; unpack it yourself")
+            total = 0
+            for member in members:
                 target = (dest / member.filename).resolve()
                 if not target.is_relative_to(dest.resolve()):
-                    raise IntakeError(f"{archive.name}: {member.filename!r} would land outside the folder; refusing the archive")
-            zf.extractall(dest)
-    except zipfile.BadZipFile:
-        raise IntakeError(f"{archive} is not a readable zip file") from None
-    entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+                    raise IntakeError(f"{archive.name}: {printable(member.filename)!r} would land outside the folder; refusing the archive")
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # A member over the file limit is cut there; intake then refuses it by size.
+                with zf.open(member) as src, open(target, "wb") as out:
+                    while chunk := src.read(1 << 20):
+                        total += len(chunk)
+                        if total > MAX_ZIP_TOTAL:
+                            raise IntakeError(f"{archive.name} unpacks to more than {MAX_ZIP_TOTAL >> 20} MiB; unpack it yourself")
+                        out.write(chunk)
+                        if out.tell() > MAX_FILE_BYTES:
+                            break
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+        raise IntakeError(f"{archive} is not a readable zip file ({exc})") from None
+    except (OSError, UnicodeError) as exc:
+        raise IntakeError(f"{archive} could not be unpacked: {exc}") from None
+    entries = [p for p, _ in _entries(dest) if not p.name.startswith(("__MACOSX", "."))]
     # an archive of one folder holds the submissions inside it
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
 
@@ -118,26 +173,33 @@ def _sort_out(path: Path, name: str, course: Course, label: str, notes: list[str
 
 def _folders(root: Path, course: Course, notes: list[str]) -> dict[str, Files]:
     found: dict[str, Files] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder, kind in _entries(root):
+        if kind != "dir" or folder.name.startswith("."):
+            if kind in ("link", "other"):
+                notes.append(f"{folder.name}: not a plain folder (a link or special file), not followed")
+            continue
         files: Files = {}
-        for path in sorted(p for p in folder.iterdir() if not p.name.startswith(".")):
-            if path.is_file() and _sort_out(path, path.name, course, f"{folder.name}/{path.name}", notes):
+        for path, what in _entries(folder):
+            if path.name.startswith("."):
+                continue
+            if what == "file" and _sort_out(path, path.name, course, f"{folder.name}/{path.name}", notes):
                 files[path.name] = (path, ())
-            elif path.is_dir():
+            elif what == "dir":
                 notes.append(f"{folder.name}/{path.name}/: a folder, ignored (files go directly in the student's folder)")
+            elif what in ("link", "other"):
+                notes.append(f"{folder.name}/{path.name}: not a regular file (a link, FIFO or device), not read")
         found[folder.name] = files
     return found
 
 
 def _nbgrader(submitted: Path, course: Course, notes: list[str]) -> dict[str, Files]:
     found: dict[str, Files] = {}
-    for folder in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in [p for p, kind in _entries(submitted) if kind == "dir" and not p.name.startswith(".")]:
         files: Files = {}
-        for assignment in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            stamp = assignment / "timestamp.txt"
-            when = stamp.read_text().strip() if stamp.is_file() else ""
-            for path in sorted(p for p in assignment.rglob("*") if p.is_file() and p.name != "timestamp.txt"):
-                if ".ipynb_checkpoints" in path.parts or path.name.startswith("."):
+        for assignment in [p for p, kind in _entries(folder) if kind == "dir" and not p.name.startswith(".")]:
+            when = _read_stamp(assignment / "timestamp.txt")
+            for path in _walk_files(assignment):
+                if ".ipynb_checkpoints" in path.parts or path.name.startswith(".") or path.name == "timestamp.txt":
                     continue
                 label = f"{folder.name}/{assignment.name}/{path.relative_to(assignment)}"
                 if _sort_out(path, path.name, course, label, notes):
@@ -146,10 +208,54 @@ def _nbgrader(submitted: Path, course: Course, notes: list[str]) -> dict[str, Fi
     return found
 
 
+def _walk_files(top: Path) -> list[Path]:
+    """Regular files at any depth under ``top``, links never followed."""
+    found = []
+    for folder, dirs, names in os.walk(top):  # followlinks=False: a linked folder is not entered
+        for name in names:
+            path = Path(folder) / name
+            try:
+                if stat.S_ISREG(os.lstat(path).st_mode):
+                    found.append(path)
+            except OSError:
+                pass
+    return sorted(found)
+
+
+def _read_stamp(path: Path) -> str:
+    data, problem = read_regular(path, 4096)
+    return "" if data is None else data.decode("utf-8", "replace").strip()
+
+
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, str]:
+    """A regular file's bytes, never through a link or from a FIFO or device; or why not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{path.name} is not a regular file"
+        if info.st_size > limit:
+            return None, f"{path.name} is {info.st_size >> 20} MiB, over the {limit >> 20} MiB limit"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            return None, f"{path.name} is over the {limit >> 20} MiB limit"
+        return data, ""
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    finally:
+        os.close(fd)
+
+
 def _lms(root: Path, course: Course, notes: list[str]) -> dict[str, Files]:
     found: dict[str, Files] = {}
-    for path in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
-        match = _CANVAS.match(path.name) if path.is_file() else None
+    for path, kind in _entries(root):
+        if path.name.startswith("."):
+            continue
+        match = _CANVAS.match(path.name) if kind == "file" else None
         if match is None:
             notes.append(f"{path.name}: not named <name>_<userid>_<submissionid>_<file> as an LMS download is, ignored")
             continue
@@ -166,50 +272,52 @@ def _lms(root: Path, course: Course, notes: list[str]) -> dict[str, Files]:
 def submitted_at(path: Path) -> float:
     """When a file was handed in: nbgrader's timestamp.txt above it, else its modification time."""
     for folder in list(path.parents)[:3]:
-        stamp = folder / "timestamp.txt"
-        if stamp.is_file():
+        stamp = _read_stamp(folder / "timestamp.txt")
+        if stamp:
             try:
-                return dt.datetime.fromisoformat(stamp.read_text().strip().removesuffix(" UTC")).replace(
-                    tzinfo=dt.timezone.utc
-                ).timestamp()
+                return dt.datetime.fromisoformat(stamp.removesuffix(" UTC")).replace(tzinfo=dt.timezone.utc).timestamp()
             except ValueError:
                 break
-    return path.stat().st_mtime
+    return os.lstat(path).st_mtime
 
 
 def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]) -> Job:
+    """One (student, unit) job, its file read once and kept in the staging folder.
+
+    Whatever the bytes, the outcome is a job: graded from a private copy, or
+    given 0 with the reason. Nothing read here is followed or run.
+    """
     py, nb = files.get(unit.filename), files.get(f"{unit.module}.ipynb")
     if py and nb:
         notes.append(f"{student}: {nb[0].name} passed over, {py[0].name} is there too and was graded instead")
-    if py:
-        problem = _unreadable(py[0])
-        return Job(student, unit, None if problem else py[0], problem, submitted_at(py[0]))
-    if nb:
-        problem = _unreadable(nb[0])
-        if problem:
-            return Job(student, unit, None, problem, submitted_at(nb[0]))
-        try:
-            source = notebook_to_source(nb[0].read_text(encoding="utf-8"))
-        except IntakeError as exc:
-            return Job(student, unit, None, f"{nb[0].name}: {exc}")
-        out = staging / student / unit.filename
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(source, encoding="utf-8")
-        return Job(student, unit, out, "", submitted_at(nb[0]))
-    return Job(student, unit, None, f"missing: no {unit.filename} or {unit.module}.ipynb from {student}")
-
-
-def _unreadable(path: Path) -> str:
+    chosen = py or nb
+    if chosen is None:
+        return Job(student, unit, None, f"missing: no {unit.filename} or {unit.module}.ipynb from {student}")
+    path = chosen[0]
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return f"{path.name} is {size >> 20} MiB, over the {MAX_FILE_BYTES >> 20} MiB limit"
-        path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return f"{path.name} cannot be read: {exc.strerror}"
-    except UnicodeDecodeError:
-        return f"{path.name} is not UTF-8 text"
-    return ""
+        when = submitted_at(path)
+    except OSError:
+        when = None
+    data, problem = read_regular(path)
+    if data is None:
+        return Job(student, unit, None, printable(problem), when)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Job(student, unit, None, f"{printable(path.name)} is not UTF-8 text (byte {exc.start}): save it as UTF-8", when)
+    if nb and not py:
+        try:
+            text = notebook_to_source(text)
+        except IntakeError as exc:
+            return Job(student, unit, None, printable(f"{path.name}: {exc}"), when)
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return Job(student, unit, None, f"{printable(path.name)} holds text that cannot be encoded (a lone surrogate)", when)
+    out = staging / "files" / student / unit.filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(encoded)
+    return Job(student, unit, out, "", when)
 
 
 def notebook_to_source(text: str) -> str:
@@ -217,14 +325,21 @@ def notebook_to_source(text: str) -> str:
     try:
         nb = json.loads(text)
         cells = nb["cells"]
+    except RecursionError:
+        raise IntakeError("not a readable Jupyter notebook (its JSON is nested too deeply)") from None
     except (ValueError, KeyError, TypeError):
         raise IntakeError("not a readable Jupyter notebook (expected nbformat 4 JSON)") from None
+    if not isinstance(cells, list) or len(cells) > MAX_NOTEBOOK_CELLS:
+        raise IntakeError(f"not a readable Jupyter notebook (cells must be a list of at most {MAX_NOTEBOOK_CELLS})")
     parts = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
+        if isinstance(src, list) and all(isinstance(line, str) for line in src):
+            src = "".join(src)
+        elif not isinstance(src, str):
+            raise IntakeError("not a readable Jupyter notebook (a code cell's source is neither text nor a list of lines)")
         lines = [f"# {line}" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines()]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from autograder.checks import CheckFailure, TrapHit
+from autograder.safetext import printable
 from autograder.remote import ImportFailed, MissingAttribute, Sandbox, SandboxError, StudentError
 from autograder.units import Unit
 from autograder.zygote import Zygote
@@ -267,5 +268,6 @@ def classify(exc: BaseException | None, unit: Unit) -> tuple[str, str, str | Non
 
 
 def _cut(text: str) -> str:
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 20] + " ... [cut]"
+    # Messages carry what the submission said and returned: escaped, then cut.
+    return printable(text, _MAX_MESSAGE)
 

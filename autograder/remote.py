@@ -199,7 +199,7 @@ class Sandbox:
         """Collect the exit code of a sandbox that died or that we killed."""
         self._drop()
         code = None if killed else self.zygote.reap(self._pid, wait_s=1.0)
-        _killpg(self._pid)
+        self.zygote.kill(self._pid)
         return self.zygote.reap(self._pid) if code is None else code
 
     def _drop(self) -> None:
@@ -211,7 +211,7 @@ class Sandbox:
         """Stop the sandbox and everything it started; the zygote reaps it later."""
         if self._sock is not None:
             self._drop()
-            _killpg(self._pid)
+            self.zygote.kill(self._pid)
 
     # -- requests
 
@@ -223,7 +223,7 @@ class Sandbox:
             protocol.send_frame(sock, header, list(blobs), deadline=deadline)
             reply, blobs_in = protocol.recv_frame(sock, self.limits.reply_mb << 20, deadline=deadline)
         except (socket.timeout, TimeoutError):
-            _killpg(self._pid)
+            self.zygote.kill(self._pid)
             self._ended(killed=True)
             raise SandboxTimeout(f"{what} took longer than {timeout:g} s and was stopped") from None
         except (EOFError, ConnectionError, protocol.ProtocolError) as exc:
@@ -347,13 +347,6 @@ def prove_runtime(zygote: Zygote, limits: Limits = Limits()) -> dict:
                      "nothing was graded")  # fmt: skip
         raise RuntimeUnreachable("\n".join(lines))
     return found
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _apply(original: Any, new: Any, values: bool = True) -> None:

@@ -69,6 +69,15 @@ class Zygote:
         """Start a sandbox serving on ``sock``; return its process-group id."""
         return self._ask({"op": "fork", "spec": spec}, [sock.fileno()])["pid"]
 
+    def kill(self, pid: int) -> None:
+        """Kill a sandbox and everything it started.
+
+        Sandbox ids are the zygote's own: it lives in another PID namespace,
+        so only it can send the signal (a sandbox is PID 1 of a namespace of
+        its own, and all of that namespace goes with it).
+        """
+        self._ask({"op": "kill", "pid": pid})
+
     def reap(self, pid: int, wait_s: float | None = None) -> int | None:
         """A sandbox's exit code (negative: the signal that ended it).
 

@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -83,9 +84,13 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
                 ctl.close()
                 server.start(spec, fds[0], pid_namespace)
             os.close(fds[0])
+            _LIVE.add(pid)
             if scratch_root:
                 _WORKDIRS[pid] = spec["workdir"]
             ctl.send(json.dumps({"pid": pid}).encode())
+        elif request["op"] == "kill":
+            _kill(request["pid"])
+            ctl.send(b'{"ok": true}')
         elif request["op"] == "reap":
             ctl.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
 
@@ -97,10 +102,25 @@ _WORKDIRS: dict[int, str] = {}  # unconfined sandboxes' folders, removed when th
 
 
 def _done(pid: int, status: int) -> int:
+    _LIVE.discard(pid)
     folder = _WORKDIRS.pop(pid, None)
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
     return os.waitstatus_to_exitcode(status)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a sandbox's process group; ignored for ids that are not our children."""
+    if type(pid) is not int or pid <= 1 or (pid not in _LIVE):
+        return
+    for send in (os.killpg, os.kill):
+        try:
+            send(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+_LIVE: set[int] = set()  # sandboxes forked and not yet reaped
 
 
 def _collect() -> None:
