@@ -14,6 +14,7 @@ a file or a check changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from autograder.plugin import Job
+from autograder.safetext import printable
 from autograder.units import Unit
 
 __all__ = ["Gradebook", "grading_key"]
@@ -80,8 +82,22 @@ def grading_key(job: Job) -> tuple[str, str, str, str]:
 
 
 def checks_hash(unit: Unit) -> str:
+    """What a grading was made with: the unit's checks, metadata and solution, and the engine.
+
+    The engine (every module of the grader and of the sandbox side) and the
+    torch version are part of it, so a fix to either re-grades.
+    """
     files = [unit.hidden_checks, unit.stub.parent / "unit.toml", unit.solution]
-    return _sha(*(p.read_bytes() if p.is_file() else b"" for p in files))
+    return _sha(engine_hash().encode(), *(p.read_bytes() if p.is_file() else b"" for p in files))
+
+
+@functools.cache
+def engine_hash() -> str:
+    import torch
+
+    package = Path(__file__).resolve().parent
+    sources = sorted(package.rglob("*.py"))
+    return _sha(torch.__version__.encode(), *(str(p.relative_to(package)).encode() + p.read_bytes() for p in sources))
 
 
 class Gradebook:
@@ -129,7 +145,7 @@ class Gradebook:
                 student, unit, content, checks = key
                 gid = db.execute(gradings.insert().values(
                     run_id=run_id, student=student, unit=unit, content_hash=content, checks_hash=checks,
-                    source=str(job.source) if job.source else None, problem=job.problem or None, graded_at=_now(),
+                    source=printable(str(job.origin or job.source)) if job.source else None, problem=job.problem or None, graded_at=_now(),
                 )).inserted_primary_key[0]  # fmt: skip
                 rows = [
                     {"grading_id": gid, "check_name": r["check"], "exercise": r["exercise"], "device": r["device"],

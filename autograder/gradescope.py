@@ -65,7 +65,9 @@ def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
         if unit["problem"]:
             tests.append({"name": f"{unit_name} · file", "score": 0, "max_score": 0, "status": "failed",
                           "output": unit["problem"], "visibility": "visible"})  # fmt: skip
-    notes = [f"seed {doc['seed']}", doc["cuda"], *doc["notes"]]
+    # Class-wide notes name other students: a student's own results carry only theirs.
+    mine = [n for n in doc["notes"] if n.startswith((f"{student}:", f"{student}/"))]
+    notes = [f"seed {doc['seed']}", doc["cuda"], *mine]
     return {
         "score": row["total"],
         "execution_time": round(seconds, 3),

@@ -317,7 +317,7 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
     out = staging / "files" / student / unit.filename
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(encoded)
-    return Job(student, unit, out, "", when)
+    return Job(student, unit, out, "", when, origin=path)
 
 
 def notebook_to_source(text: str) -> str:

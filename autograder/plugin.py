@@ -37,6 +37,7 @@ class Job:
     source: Path | None
     problem: str = ""
     submitted: float | None = None  # when it was handed in (epoch seconds), if known
+    origin: Path | None = None  # the file handed in, when ``source`` is the grader's private copy of it
 
 
 class MissingSubmission(Exception):

@@ -35,7 +35,8 @@ def test_files_map_to_jobs_and_problems_are_stated(course, tmp_path):
     intake = discover(course, subs, list(course.units), tmp_path / "staging")
     jobs = {j.student: j for j in intake.jobs}
     assert set(jobs) == {"ana", "ben", "cy", "dee"}
-    assert jobs["ana"].source == subs / "ana" / "toy.py"
+    assert jobs["ana"].origin == subs / "ana" / "toy.py"
+    assert jobs["ana"].source.read_bytes() == (subs / "ana" / "toy.py").read_bytes()  # a private copy
     assert jobs["ben"].source.read_text().startswith("import torch")
     assert "# %matplotlib inline" in jobs["ben"].source.read_text()
     assert jobs["cy"].source is None and jobs["cy"].problem.startswith("missing")
@@ -78,7 +79,7 @@ def test_lms_download_newest_resubmission_counts(course, tmp_path):
     assert intake.layout == "lms"
     jobs = {j.student: j for j in intake.jobs}
     assert set(jobs) == {"smithjane_1001", "doejohn_1002"}
-    assert jobs["smithjane_1001"].source.name == "smithjane_LATE_1001_5003_toy-2.py"
+    assert jobs["smithjane_1001"].origin.name == "smithjane_LATE_1001_5003_toy-2.py"
     assert jobs["doejohn_1002"].source.read_text().startswith("import torch")
     text = "\n".join(intake.notes)
     assert "lms/smithjane_1001_5001_toy.py passed over" in text and "lms/smithjane_1001_5002_toy-1.py passed over" in text
@@ -116,6 +117,6 @@ def test_nbgrader_submitted_tree(course, tmp_path):
     intake = discover(course, tmp_path / "course", list(course.units), tmp_path / "st")
     assert intake.layout == "nbgrader"
     jobs = {j.student: j for j in intake.jobs}
-    assert jobs["ana"].source == sub / "ana" / "ps2" / "toy.py"
+    assert jobs["ana"].origin == sub / "ana" / "ps2" / "toy.py"
     assert "return x * f" in jobs["ben"].source.read_text()
     assert any("ana: ps1/toy.py passed over, ps2/toy.py is newer" in n for n in intake.notes)

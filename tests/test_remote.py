@@ -109,11 +109,32 @@ def test_tensor_comes_back_plain_with_output_captured(box):
 
 
 def test_in_place_change_is_mirrored(box):
-    """An argument changed in place is changed here too, and the result shares its memory."""
+    """With copy-back asked for, an argument changed in place is changed here too."""
     x, y = torch.ones(3), torch.arange(3.0)
+    box.copy_back = True
     out = box.module.add_(x, y)
     assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0]))
     assert facts(out).shares == {"0"}
+
+
+def test_in_place_change_is_not_mirrored_unless_asked(box):
+    """By default the caller's inputs keep their values: expectations computed from
+    them afterwards cannot be steered by a submission that changes its arguments."""
+    x, y = torch.ones(3), torch.arange(3.0)
+    box.copy_back = False
+    box.module.add_(x, y)
+    assert torch.equal(x, torch.ones(3))
+    assert box.mutated == ["0"]
+
+
+def test_grad_only_copy_back_keeps_values(box):
+    """copy_back="grad" brings .grad back but never the values."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    box.copy_back = "grad"
+    box.module.backward_square(x)
+    assert torch.equal(x.grad, torch.tensor([2.0, 4.0]))
+    box.module.sub_in_place(y := torch.ones(2))
+    assert torch.equal(y, torch.ones(2))
 
 
 def test_view_and_copy_are_told_apart(box):
@@ -135,6 +156,7 @@ def test_numpy_bridge_sharing(box):
 def test_grad_set_in_the_sandbox_comes_back(box):
     """backward() on a leaf we passed fills our leaf's .grad."""
     x = torch.tensor([1.0, 2.0], requires_grad=True)
+    box.copy_back = True
     box.module.backward_square(x)
     assert torch.equal(x.grad, torch.tensor([2.0, 4.0]))
 
@@ -276,6 +298,7 @@ def test_grad_cleared_and_requires_grad_dropped_come_back(box):
     """Setting .grad to None and requires_grad_(False) on an argument are mirrored here."""
     w = torch.ones(2, requires_grad=True)
     w.grad = torch.ones(2)
+    box.copy_back = True
     box.module.forget_grad(w)
     assert w.grad is None and not w.requires_grad
 

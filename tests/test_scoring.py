@@ -43,6 +43,6 @@ def test_missing_isolation_is_warned():
     """A run whose sandboxes lacked a namespace says so; a fully isolated run says nothing."""
     from autograder.runner import isolation_warnings
 
-    assert isolation_warnings([{"kind": "sandbox", "isolated": ["network", "pid", "files"]}]) == []
+    assert isolation_warnings([{"kind": "sandbox", "isolated": ["network", "pid", "files", "ipc"]}]) == []
     (warning,) = isolation_warnings([{"kind": "sandbox", "isolated": ["pid"]}])
-    assert "without files, network isolation" in warning
+    assert "unconfined (without files, ipc, network isolation" in warning

@@ -44,7 +44,7 @@ def test_seed_example_public(student, device):
     expect_close(out[1], -30.0, what="dLoss/dw at w = 0")
 
 
-@check("manual_update", points=1)
+@check("manual_update", points=1, mutates=True)
 def test_manual_update_public(student, device):
     x, y, _ = _seed(device, torch.float32)
     w = torch.tensor(0.0, device=device, requires_grad=True)

@@ -36,7 +36,7 @@ def test_make_targets_public(student):
     expect_tensor(out, torch.tensor([1, 0, 1]), what="make_targets(['dog', 'cat', 'dog'], ['cat', 'dog', 'fish'])")
 
 
-@check("sgd_step", points=1, traps=["step_changes_grad"])
+@check("sgd_step", points=1, traps=["step_changes_grad"], mutates=True)
 def test_sgd_step_public(student):
     w0 = torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
     w = w0.clone().requires_grad_()
