@@ -7,7 +7,7 @@ are plain dicts; ``scoring.score`` turns them into scores.
 
 from __future__ import annotations
 
-import atexit
+import multiprocessing.util
 import os
 import shutil
 import sys
@@ -175,7 +175,9 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
     if _SCRATCH is None:
         sweep_stale_scratch()
         _SCRATCH = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
-        atexit.register(shutil.rmtree, _SCRATCH, True)
+        # Run at exit by this process and by a pool worker alike (a worker skips
+        # atexit); a killed one leaves it for the next run's sweep.
+        multiprocessing.util.Finalize(None, shutil.rmtree, args=(_SCRATCH, True), exitpriority=1)
     launch = plan(_protected(course, settings), cuda="cuda" in settings.devices, scratch=_SCRATCH,
                   allow_unconfined=settings.allow_unconfined)  # fmt: skip
     if _ZYGOTE is not None and _ZYGOTE.launch != launch:

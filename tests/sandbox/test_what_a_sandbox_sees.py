@@ -1,0 +1,192 @@
+"""What a sandboxed submission can see and touch: only what it needs.
+
+Each test runs a submission that looks around from inside, in a real
+confined sandbox, and asserts on what it found. The course, its git history,
+the solutions and checks, other checkouts, the grader's environment and
+command line, another sandbox's scratch files and sockets: none of it.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder.confinement import bwrap_status, plan
+from autograder.remote import Limits, Sandbox, prove_runtime
+from autograder.zygote import Zygote
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(bwrap_status()[0] is None and not os.environ.get("CI"), reason="needs bubblewrap")
+
+LOOK = textwrap.dedent(
+    """
+    import os, socket
+
+    def listing(path):
+        try:
+            return sorted(os.listdir(path))
+        except OSError as exc:
+            return type(exc).__name__
+
+    def can_read(path):
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+            return True
+        except OSError:
+            return False
+
+    def environment():
+        return dict(os.environ)
+
+    def processes():
+        return sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+
+    def cmdline(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                return fh.read().decode(errors="replace")
+        except OSError as exc:
+            return type(exc).__name__
+
+    def find(names):
+        hits = []
+        for top, dirs, files in os.walk("/"):
+            if top.startswith(("/proc", "/sys", "/dev")):
+                dirs[:] = []
+                continue
+            hits += [os.path.join(top, n) for n in dirs + files if n in names]
+        return hits
+
+    def leave(name, text):
+        for folder in ("/tmp", "/var/tmp", "/dev/shm", "."):
+            with open(os.path.join(folder, name), "w") as fh:
+                fh.write(text)
+        return True
+
+    def found(name):
+        return [folder for folder in ("/tmp", "/var/tmp", "/dev/shm", ".") if os.path.exists(os.path.join(folder, name))]
+
+    def flood_shm(mb):
+        chunk = b"x" * (1 << 20)
+        written = 0
+        try:
+            with open("/dev/shm/flood", "wb") as fh:
+                for _ in range(mb):
+                    fh.write(chunk)
+                    written += 1
+        except OSError as exc:
+            return [written, type(exc).__name__]
+        return [written, None]
+
+    def listen(name):
+        global server
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind("\\0" + name)
+        server.listen()
+        return True
+
+    def connect(name):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect("\\0" + name)
+            return "connected"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def interfaces():
+        return sorted(name for _, name in socket.if_nameindex())
+
+    def whoami():
+        return [os.getuid(), os.getgid(), os.getcwd()]
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    z = Zygote(plan([str(ROOT)], allow_unconfined=False))
+    yield z
+    z.close()
+
+
+@pytest.fixture
+def make_box(zygote, tmp_path):
+    boxes = []
+
+    def make():
+        path = tmp_path / f"look{len(boxes)}.py"
+        path.write_text(LOOK)
+        box = Sandbox(zygote, path, "look", limits=Limits(call_seconds=30))
+        boxes.append(box)
+        return box.module
+
+    yield make
+    for b in boxes:
+        b.close()
+
+
+def test_no_course_file_git_history_or_other_checkout_is_reachable(make_box, tmp_path):
+    """The filesystem is built from nothing: the course tree is not there at all."""
+    look = make_box()
+    assert look.listing(str(ROOT)) in ("FileNotFoundError", [".venv"])  # at most the runtime inside it
+    for path in ("solutions/01_tensors/tensors.py", "checks/01_tensors/check_hidden.py", ".git/HEAD", "README.md", "demo"):
+        assert look.can_read(str(ROOT / path)) is False, path
+    assert look.find(["check_hidden.py", "solutions", ".git", "tensors.py", "demo"]) == []
+    assert look.can_read(str(tmp_path / "look0.py")) is False  # not even its own original
+    assert look.listing("/root") in ("FileNotFoundError", [".pyenv"], [".cache"])
+    assert look.can_read("/etc/passwd") is False and look.can_read("/etc/shadow") is False
+
+
+def test_environment_is_a_short_fixed_list(make_box):
+    """Nothing of the grader's environment reaches the sandbox."""
+    from autograder.confinement import ENVIRONMENT
+
+    look = make_box()
+    env = look.environment()
+    # PWD comes from bubblewrap's --chdir, the rest from torch's own import inside
+    made_inside = {"PWD", "LC_CTYPE", "TORCHINDUCTOR_CACHE_DIR"}
+    assert set(env) - made_inside <= set(ENVIRONMENT)
+    assert os.environ.get("PYTEST_CURRENT_TEST") and "PYTEST_CURRENT_TEST" not in env
+
+
+def test_own_pid_namespace_and_proc(make_box):
+    """The sandbox sees only its own processes: not the grader's command line or seed."""
+    look = make_box()
+    assert look.processes() == [1]
+    assert "pytest" not in look.cmdline(1) and "python" in look.cmdline(1)
+    assert look.whoami()[:2] == [65534, 65534] or os.geteuid() != 0
+
+
+def test_scratch_is_private_and_gone_with_the_sandbox(make_box):
+    """/tmp, /var/tmp, /dev/shm and the working folder are the sandbox's own."""
+    first = make_box()
+    assert first.leave("note.txt", "secret") is True
+    assert sorted(first.found("note.txt")) == [".", "/dev/shm", "/tmp", "/var/tmp"]
+    second = make_box()
+    assert second.found("note.txt") == []
+
+
+def test_dev_shm_is_capped(make_box):
+    """/dev/shm is the private scratch, capped: it cannot hold a gigabyte outside the limits."""
+    written, error = make_box().flood_shm(1024)
+    assert error == "OSError" and written <= Limits().scratch_mb
+
+
+def test_no_socket_in_common_with_another_sandbox(make_box):
+    """Abstract unix sockets live per network namespace: another sandbox cannot reach them."""
+    a, b = make_box(), make_box()
+    assert a.listen("torchgrade-test") is True
+    assert a.connect("torchgrade-test") == "connected"
+    assert b.connect("torchgrade-test") == "ConnectionRefusedError"
+    assert b.interfaces() == ["lo"]
+
+
+def test_runtime_probe_passes_here(zygote):
+    """The start-up proof: an unprivileged sandbox reads the whole runtime here."""
+    found = prove_runtime(zygote)
+    assert found["unreadable"] == [] and found["failed"] == {}

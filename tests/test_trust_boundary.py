@@ -1,0 +1,235 @@
+"""The trust boundary, attacked as a hostile student would, through a real class run.
+
+Each hostile student solves ``make_zeros`` (2 points) honestly and attacks in
+one other exercise; every attack must earn nothing, leave the other students
+and the grader unharmed, and leave nothing behind. A second class holds files
+that are broken in every way a file can be: each gets 0 with its reason, the
+rest of the class is graded, and a rerun works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import grade_class
+from autograder.runner import GradingError, RunSettings, sweep_stale_scratch
+from autograder.units import load_course
+
+FIXTURE = Path(__file__).parent / "fixtures" / "course"
+REPO = Path(__file__).resolve().parents[1]
+SOLVED = (FIXTURE / "solutions" / "01_toy" / "toy.py").read_text()
+
+
+def _replace(name: str, body: str) -> str:
+    """The solved module with one function replaced by an attack."""
+    return SOLVED + f"\n\n{textwrap.dedent(body).strip()}\n"
+
+
+ATTACKS = {
+    # Look for copies of the reference (any toy.py, the course's solutions,
+    # its git objects) and run the first one found: full marks without solving.
+    "search_the_disk": ("from_list", _replace("from_list", f"""
+        def from_list(xs):
+            import os
+            for top, dirs, files in os.walk("/"):
+                if top.startswith(("/proc", "/sys")):
+                    dirs[:] = []
+                    continue
+                for name in files:
+                    if name == "toy.py" and not top.startswith("/tmp"):
+                        scope = {{}}
+                        exec(open(os.path.join(top, name)).read(), scope)
+                        return scope["from_list"](xs)
+            for path in ({str(REPO / '.git' / 'HEAD')!r}, {str(FIXTURE / 'solutions' / '01_toy' / 'toy.py')!r}):
+                open(path).read()
+            return None
+    """)),
+    # Change the argument so that an expectation computed from it afterwards agrees.
+    "steer_the_expected_value": ("scale", _replace("scale", """
+        def scale(x, factor):
+            x.zero_()
+            return x * factor
+    """)),
+    # Write a frame header on the server's socket, then trickle a byte at a time.
+    "trickle_the_reply": ("from_list", _replace("from_list", """
+        def from_list(xs):
+            import os, socket, stat, struct, time
+            for fd in range(3, 64):
+                try:
+                    if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                        continue
+                    s = socket.socket(fileno=os.dup(fd))
+                except OSError:
+                    continue
+                s.sendall(struct.pack("!I", 64))
+                for _ in range(40):
+                    s.sendall(b" ")
+                    time.sleep(0.5)
+            return None
+    """)),
+    # A tiny reply that is a terabyte once rebuilt (stride 0).
+    "expand_bomb": ("from_list", _replace("from_list", """
+        def from_list(xs):
+            import torch
+            return torch.zeros(1).expand(2**40)
+    """)),
+    # Terminal escape codes in an error message.
+    "escape_codes": ("from_list", _replace("from_list", """
+        def from_list(xs):
+            raise ValueError("\\x1b[2J\\x1b[31mall checks passed\\x1b[0m")
+    """)),
+}
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("class")
+    subs = root / "submissions"
+    for name, (_, source) in {**ATTACKS, "honest": ("", SOLVED)}.items():
+        (subs / name).mkdir(parents=True)
+        (subs / name / "toy.py").write_text(source)
+    course = load_course(FIXTURE)
+    before = _scratch()
+    start = time.monotonic()
+    result = grade_class(course, subs, root / "out", list(course.units), RunSettings(seed=11, workers=2))
+    return {"students": result.document["students"], "seconds": time.monotonic() - start,
+            "before": before, "after": _scratch(), "out": root / "out"}  # fmt: skip
+
+
+def _scratch() -> set[str]:
+    return {e for e in os.listdir(tempfile.gettempdir()) if e.startswith(("torchgrade-", "sandbox-", "zygote-"))}
+
+
+def _row(doc: dict, student: str, exercise: str) -> dict:
+    return next(r for r in doc["students"][student]["units"]["01_toy"]["checks"] if r["exercise"] == exercise)
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_earns_nothing(attacked, student):
+    exercise = ATTACKS[student][0]
+    row = _row(attacked, student, exercise)
+    assert row["status"] != "passed" and row["points"] == 0, row
+    assert attacked["students"][student]["total"] == 3, attacked["students"][student]
+
+
+def test_honest_student_unharmed(attacked):
+    assert attacked["students"]["honest"]["total"] == 4
+
+
+def test_each_attack_is_told_what_happened(attacked):
+    assert _row(attacked, "trickle_the_reply", "from_list")["status"] == "timeout"
+    assert "memory" in _row(attacked, "expand_bomb", "from_list")["message"]
+    message = _row(attacked, "escape_codes", "from_list")["message"]
+    assert "\x1b" not in message and "\\x1b[2J" in message
+    assert "x * 2.5" not in _row(attacked, "steer_the_expected_value", "scale")["message"]
+
+
+def test_a_trickled_reply_is_cut_at_the_call_deadline(attacked):
+    """One deadline for the whole call (3 s here), not one per byte: the class is not held up."""
+    assert attacked["seconds"] < 90
+
+
+def test_nothing_is_left_behind(attacked):
+    assert attacked["after"] <= attacked["before"]
+
+
+def test_stale_scratch_of_a_killed_grader_is_swept():
+    dead = 2**22 + 12345  # above pid_max on usual systems: never a live process
+    folder = Path(tempfile.gettempdir()) / f"torchgrade-{dead}-stale"
+    folder.mkdir()
+    (folder / "left.txt").write_text("x")
+    assert sweep_stale_scratch() >= 1 and not folder.exists()
+
+
+def test_gradescope_results_carry_no_other_student(attacked):
+    for student in attacked["students"]:
+        text = (attacked["out"] / "gradescope" / student / "results.json").read_text()
+        others = [s for s in attacked["students"] if s != student and len(s) > 6 and s not in student]
+        assert not [s for s in others if s in text], student
+
+
+def test_grading_refuses_unconfined_unless_asked(monkeypatch, tmp_path):
+    """Without confinement, grade refuses untrusted code unless told --unconfined."""
+    from autograder import runner
+
+    monkeypatch.setattr(runner, "bwrap_status", lambda: (None, "bubblewrap (bwrap) is not installed"))
+    course = load_course(FIXTURE)
+    (tmp_path / "subs" / "a").mkdir(parents=True)
+    (tmp_path / "subs" / "a" / "toy.py").write_text(SOLVED)
+    with pytest.raises(GradingError, match="--unconfined"):
+        grade_class(course, tmp_path / "subs", tmp_path / "out", list(course.units), RunSettings(seed=1))
+
+
+# ---------------------------------------------------------------- broken files
+
+
+def _notebook(source) -> str:
+    return json.dumps({"cells": [{"cell_type": "code", "source": source, "metadata": {}}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+BROKEN = {
+    "bad_utf8": ("toy.py", b"def make_zeros(n, m, device='cpu'):\n    return '\xff\xfe'\n"),
+    "nul_bytes": ("toy.py", SOLVED.encode() + b"\x00\n"),
+    "deep_notebook": ("toy.ipynb", b"[" * 200_000),
+    "wrong_json_types": ("toy.ipynb", _notebook(42).encode()),
+    "cells_not_a_list": ("toy.ipynb", json.dumps({"cells": {"a": 1}}).encode()),
+    "lone_surrogate": ("toy.ipynb", _notebook("x = '\\ud800'").replace("\\\\ud800", "\\ud800").encode()),
+    "too_big": ("toy.py", b"#" * (6 << 20)),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_class(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("broken")
+    subs = root / "submissions"
+    for name, (filename, data) in BROKEN.items():
+        (subs / name).mkdir(parents=True)
+        (subs / name / filename).write_bytes(data)
+    (subs / "honest").mkdir()
+    (subs / "honest" / "toy.py").write_text(SOLVED)
+    (subs / "honest" / "\x1b[31mevil\x1b[0m.py").write_text("pass")
+    # A link to the reference, and a FIFO, where the unit file should be.
+    (subs / "linked").mkdir()
+    (subs / "linked" / "toy.py").symlink_to(FIXTURE / "solutions" / "01_toy" / "toy.py")
+    (subs / "fifo").mkdir()
+    os.mkfifo(subs / "fifo" / "toy.py")
+    (subs / "bad\x1bname").mkdir()
+    (subs / "bad\x1bname" / "toy.py").write_text(SOLVED)
+    course = load_course(FIXTURE)
+    runs = [grade_class(course, subs, root / "out", list(course.units), RunSettings(seed=5, workers=2)) for _ in range(2)]
+    return runs
+
+
+def test_every_broken_file_scores_zero_with_its_reason(broken_class):
+    doc = broken_class[0].document
+    for student in [*BROKEN, "linked", "fifo"]:
+        unit = doc["students"][student]["units"]["01_toy"]
+        assert doc["students"][student]["total"] == 0, student
+        assert unit["problem"] or all(r["message"] for r in unit["checks"]), student
+    assert doc["students"]["honest"]["total"] == 4
+
+
+def test_an_id_that_is_not_usable_is_graded_under_a_safe_one(broken_class):
+    doc = broken_class[0].document
+    (safe,) = [s for s in doc["students"] if s.startswith("bad") and s not in BROKEN]
+    assert "\x1b" not in safe and doc["students"][safe]["total"] == 4
+
+
+def test_nothing_printed_or_stored_carries_control_characters(broken_class):
+    out = broken_class[0].json_path.parent
+    for path in [broken_class[0].json_path, broken_class[0].csv_path, *out.glob("feedback/*.html"), *out.glob("gradescope/*/results.json")]:
+        assert "\x1b" not in path.read_text(encoding="utf-8"), path
+    assert any("\\x1b[31mevil" in n for n in broken_class[0].document["notes"])
+
+
+def test_a_rerun_of_a_broken_class_works(broken_class):
+    first, again = broken_class
+    assert {s: r["total"] for s, r in first.document["students"].items()} == {s: r["total"] for s, r in again.document["students"].items()}
+    assert again.reused == again.graded + again.reused  # nothing changed: all reused
