@@ -13,6 +13,7 @@ from autograder.checks import (
     tolerance,
     trap,
 )
+from autograder.probes import gradients_through, shares_memory
 from autograder.sandbox.protocol import TensorFacts, facts
 from autograder.remote import Limits, Remote, Sandbox, SandboxError
 
@@ -34,6 +35,8 @@ __all__ = [
     "expect_value",
     "facts",
     "fail",
+    "gradients_through",
     "tolerance",
+    "shares_memory",
     "trap",
 ]

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -143,6 +144,8 @@ class Sandbox:
         self._pid: int | None = None
         self._source_bytes: bytes | None = None
         self._files: dict[str, bytes] = {}  # handed over by content; again after a restart
+        # id(returned value) -> (generation, its id in the sandbox, the call's argument ids there)
+        self._origins: dict[int, tuple[int, int, dict[str, int]]] = {}
         self._import_error: ImportFailed | None = None
         self._module: Remote | None = None
 
@@ -257,7 +260,47 @@ class Sandbox:
             for change in changes:
                 if isinstance(change, dict) and change.get("path") in originals:
                     _apply(originals[change["path"]], self._rebuild(change.get("value"), blobs_in), values=self.copy_back is True)
-        return self._rebuild(reply.get("value"), blobs_in)
+        value = self._rebuild(reply.get("value"), blobs_in)
+        self._remember_origins(value, reply.get("refs"))
+        return value
+
+    def _remember_origins(self, value: Any, refs: Any) -> None:
+        """Note where each returned tensor lives in the sandbox, for behaviour probes."""
+        if not isinstance(refs, dict) or not isinstance(refs.get("result"), dict) or not isinstance(refs.get("args"), dict):
+            return
+        args = {str(k): v for k, v in refs["args"].items() if type(v) is int}
+        for path, obj in protocol.arrays_in(value):
+            oid = refs["result"].get(path)
+            if type(oid) is int:
+                key = id(obj)
+                self._origins[key] = (self.generation, oid, args)
+                weakref.finalize(obj, self._origins.pop, key, None)
+
+    def _origin(self, value: Any) -> tuple[int, dict[str, int]]:
+        found = self._origins.get(id(value))
+        if found is None or found[0] != self.generation:
+            raise SandboxError("this value did not come back from a call in the running sandbox")
+        return found[1], found[2]
+
+    def write_through(self, value: Any, arg: str, pattern: torch.Tensor) -> Any:
+        """In the sandbox: write ``pattern`` into the object behind the returned
+        ``value``, then read back the call's argument ``arg`` (a path such as
+        ``"0"``). Memory sharing shown by behaviour, not reported as a fact."""
+        oid, args = self._origin(value)
+        if arg not in args:
+            raise SandboxError(f"the call had no tensor argument {arg!r}")
+        header = {"op": "alias", "result": {"t": "ref", "id": oid}, "arg": {"t": "ref", "id": args[arg]}}
+        return self.ask("writing through the returned value", header, ((pattern,), {}))
+
+    def gradient(self, value: Any, wrt: list[str], grad_output: torch.Tensor) -> tuple:
+        """In the sandbox: the gradients of ``(value * grad_output).sum()`` with
+        respect to the call's arguments ``wrt``, through the graph there."""
+        oid, args = self._origin(value)
+        missing = [a for a in wrt if a not in args]
+        if missing:
+            raise SandboxError(f"the call had no tensor argument {missing[0]!r}")
+        header = {"op": "grad", "result": {"t": "ref", "id": oid}, "wrt": [{"t": "ref", "id": args[a]} for a in wrt]}
+        return self.ask("backpropagating through the returned value", header, ((grad_output,), {}))
 
     def make(self, path: str, *args: Any, **kwargs: Any) -> Any:
         """Build a torch object inside the sandbox: ``make("torch.nn.Linear", 3, 1)``."""

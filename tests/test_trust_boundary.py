@@ -233,3 +233,59 @@ def test_a_rerun_of_a_broken_class_works(broken_class):
     first, again = broken_class
     assert {s: r["total"] for s, r in first.document["students"].items()} == {s: r["total"] for s, r in again.document["students"].items()}
     assert again.reused == again.graded + again.reused  # nothing changed: all reused
+
+
+# ---------------------------------------------------------------- forged facts
+
+COURSE = REPO
+
+FORGE_SHARES = """
+import sys
+_wire = sys.modules["torchgrade_sandbox.protocol"]
+_wire.EncodeContext.shares = lambda self, obj: sorted(self.args)  # claim every result shares every argument
+
+
+def flatten_batch(x):
+    return x.reshape(x.size(0), -1).clone()  # a copy, not the view asked for
+"""
+
+FORGE_GRAPH = """
+import sys
+_wire = sys.modules["torchgrade_sandbox.protocol"]
+_encode = _wire._encode_tensor
+
+
+def _forged(t, ctx, depth):
+    out = _encode(t, ctx, depth)
+    out.update(requires_grad=True, is_leaf=False, grad_fn="DivBackward0")
+    return out
+
+
+_wire._encode_tensor = _forged
+
+
+def softmax(logits):
+    with torch.no_grad():  # detached: no graph at all
+        e = torch.exp(logits - logits.max(dim=1, keepdim=True).values)
+        return e / e.sum(dim=1, keepdim=True)
+"""
+
+
+@pytest.mark.parametrize("unit, attack, check", [
+    ("02_reshaping", FORGE_SHARES, "test_flatten_batch_is_view"),
+    ("10_losses_optimizers", FORGE_GRAPH, "test_softmax_values"),
+])  # fmt: skip
+def test_forged_facts_earn_nothing(tmp_path, unit, attack, check):
+    """Patching the sandbox side of the protocol to report a view or a graph that is
+    not there earns nothing: those checks score behaviour, not the report."""
+    from autograder.grading import check_work
+
+    course = load_course(COURSE)
+    u = course.unit(unit)
+    path = tmp_path / u.filename
+    path.write_text(u.solution.read_text() + "\n" + attack)
+    result = check_work(course, [u], RunSettings(seed=3, which="hidden"), file=path)
+    rows = {r["id"].split("::")[-1]: r for r in result.scores[unit].checks}
+    assert rows[check]["status"] == "failed" and rows[check]["points"] == 0, rows[check]
+    # the value is right: only the forged property is missing
+    assert "share" in rows[check]["message"] or "track gradients" in rows[check]["message"], rows[check]

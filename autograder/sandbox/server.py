@@ -8,8 +8,10 @@ never writes where the sandbox could have planted a link or a FIFO.
 
 from __future__ import annotations
 
+import collections
 import importlib
 import io
+import itertools
 import os
 import random
 import socket
@@ -90,6 +92,8 @@ class _Server:
     def __init__(self, sock: socket.socket, spec: dict, out: _CappedText, isolated: list[str]) -> None:
         self.sock, self.spec, self.out, self.isolated = sock, spec, out, isolated
         self.objects: dict[int, Any] = {}
+        self._ids = itertools.count()
+        self._kept: collections.deque[int] = collections.deque()  # ids kept for behaviour probes, oldest first
         self.path = spec["module_file"]  # relative to the sandbox's own working folder
 
     def loop(self) -> None:
@@ -109,8 +113,17 @@ class _Server:
             raise protocol.ProtocolError("unknown handle")
         return self.objects[tag["id"]]
 
+    def _keep(self, obj: Any) -> int:
+        """Keep a call's argument or result reachable for a probe by id; the last few hundred only."""
+        oid = next(self._ids)
+        self.objects[oid] = obj
+        self._kept.append(oid)
+        if len(self._kept) > _KEPT:
+            self.objects.pop(self._kept.popleft(), None)
+        return oid
+
     def _handle(self, obj: Any) -> dict:
-        oid = len(self.objects)
+        oid = next(self._ids)
         self.objects[oid] = obj
         cls = type(obj)
         mro = [f"{getattr(c, '__module__', '?')}.{getattr(c, '__qualname__', '?')}" for c in cls.__mro__]
@@ -130,6 +143,11 @@ class _Server:
                 return self._value(None, {})
             if op == "has_file":
                 return self._value(_has_file(header.get("name")), {})
+            if op == "alias":
+                return self._value(_alias(self._ref(header.get("result")), self._ref(header.get("arg")), *self._args(header, blobs)), {})
+            if op == "grad":
+                return self._value(_grad(self._ref(header.get("result")), [self._ref(t) for t in header.get("wrt", [])],
+                                         *self._args(header, blobs)), {})  # fmt: skip
             if op == "probe":
                 return self._value(_probe(header.get("roots", []), header.get("modules", [])), {})
             target = self.objects[header["id"]] if "id" in header else None
@@ -162,6 +180,10 @@ class _Server:
         except BaseException as exc:  # noqa: BLE001 - reported to the trusted side
             return {"ok": False, "error": self._describe(exc)}, []
 
+    def _args(self, header: dict, blobs: list) -> list:
+        dctx = protocol.DecodeContext(blobs, handle=self._ref)
+        return [protocol.decode(a, dctx) for a in header.get("args", [])]
+
     def _import(self) -> Any:
         name = self.spec["module_name"]
         with open(self.path, encoding="utf-8") as fh:
@@ -182,6 +204,12 @@ class _Server:
         if changed:
             ctx = protocol.EncodeContext(blobs)
             reply["mutated"] = [{"path": p, "value": protocol.encode(inputs[p], ctx)} for p in changed]
+        # The objects themselves stay reachable, so that a check can probe how
+        # they behave (a write through a view, a gradient through the graph).
+        reply["refs"] = {
+            "args": {p: self._keep(x) for p, x in inputs.items()},
+            "result": {p: self._keep(x) for p, x in protocol.arrays_in(result)},
+        }
         return reply, blobs
 
     def _value(self, value: Any, extents: dict, as_handle: bool = False) -> tuple[dict, list]:
@@ -202,6 +230,25 @@ class _Server:
             "message": message,
             "traceback": "".join(traceback.format_list(frames))[-4000:],
         }
+
+
+_KEPT = 512
+
+
+def _alias(result: Any, arg: Any, pattern: torch.Tensor) -> Any:
+    """Write ``pattern`` into a returned tensor or array, then read back the argument."""
+    target = torch.from_numpy(result) if isinstance(result, np.ndarray) else result
+    with torch.no_grad():
+        target.copy_(pattern)
+    if isinstance(arg, np.ndarray):
+        return arg.copy()
+    return arg.detach().clone()
+
+
+def _grad(result: torch.Tensor, wrt: list, grad_output: torch.Tensor) -> tuple:
+    """The gradients of ``(result * grad_output).sum()`` with respect to ``wrt``."""
+    grads = torch.autograd.grad(result, wrt, grad_outputs=grad_output.to(result.device), allow_unused=True)
+    return tuple(None if g is None else g.detach() for g in grads)
 
 
 def _checked_name(name: Any) -> str:

@@ -2,7 +2,7 @@
 
 import torch
 
-from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe as describe_value, expect_tensor, expect_value, facts, fail, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe as describe_value, expect_tensor, expect_value, fail, shares_memory, trap
 
 
 # ------------------------------------------------------------------ helpers
@@ -77,14 +77,14 @@ def test_add_noise_statistics(student, device, gen):
 
 
 @check("add_noise", points=1, mutates=True)
-def test_add_noise_new_tensor(student, gen):
+def test_add_noise_new_tensor(student, sandbox, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     x = torch.rand(m, n, generator=gen)
     before = x.clone()
     out = expect_meta_data(student.add_noise(x, 0.75), (m, n), torch.float32, "cpu", "the noisy tensor")
     if not torch.equal(x, before):
         fail("add_noise changed x in place: return a new tensor (x + std * noise), leave x as it was")
-    if "0" in facts(out).shares:
+    if shares_memory(sandbox, out, x):
         fail("the result shares memory with x: return a new tensor, x + std * noise")
     if torch.equal(out, before):
         fail("the result equals x: no noise was added")
@@ -195,13 +195,13 @@ def test_add_inplace_changes_x(student, device, gen):
 
 
 @check("add_inplace", points=1)
-def test_add_inplace_returns_x(student, gen):
+def test_add_inplace_returns_x(student, sandbox, gen):
     m, n = distinct_sizes(gen, 2, 2, 9)
     x = torch.randn(m, n, generator=gen)
     y = torch.randn(m, n, generator=gen)
     expected = x + y
     out = expect_tensor(student.add_inplace(x, y), expected, what="the returned tensor")
-    if "0" not in facts(out).shares:
+    if not shares_memory(sandbox, out, expected):
         fail("the returned tensor is a new tensor, not x itself: return the result of x.add_(y) (or x after it)")
 
 
@@ -239,14 +239,14 @@ def test_slice_column(student, device, gen):
 
 
 @check("slice_views", points=1, traps=["view_vs_copy"])
-def test_slice_evens_view(student, gen):
+def test_slice_evens_view(student, sandbox, gen):
     m = [5, 7, 9][int(torch.randint(0, 3, (1,), generator=gen))]
     n = int(torch.randint(3, 5, (1,), generator=gen))
     j = int(torch.randint(0, n, (1,), generator=gen))
     x = torch.randn(m, n, generator=gen)
     expected = x[::2]
     evens = as_tensor(expect_tuple(student.slice_views(x, j), 2, "slice_views")[1], "evens")
-    shared = "0" in facts(evens).shares
+    shared = shares_memory(sandbox, evens, x, view=lambda a: a[::2])
     same = evens.shape == expected.shape and evens.dtype == expected.dtype and torch.equal(evens, expected)
     if same and not shared:
         trap("view_vs_copy", "evens holds the right rows but in a copy that does not share x's memory")

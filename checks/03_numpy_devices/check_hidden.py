@@ -1,8 +1,9 @@
 """Hidden checks for unit 03_numpy_devices.
 
-Memory sharing is read two ways: ``facts(out).shares`` names the argument
-whose memory a returned tensor or array uses, and in-place changes the
-submission makes to a tensor or array we pass are copied back into ours.
+Memory sharing is shown by behaviour: ``shares_memory`` writes into the
+returned tensor or array in the sandbox and reads the argument back; checks
+that grade in-place work (``mutates=True``) get the submission's changes to
+a tensor or array we pass copied back into ours.
 
 Device handling without a GPU: ``meta=True`` checks also run with
 ``device="meta"``. A meta tensor has a shape and a dtype but no data, so a
@@ -25,7 +26,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, facts, fail, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, fail, shares_memory, trap
 from autograder.remote import SandboxError, StudentError
 
 
@@ -116,12 +117,12 @@ def test_tensor_to_numpy_values(student, gen):
 
 
 @check("tensor_to_numpy", points=1, traps=["copy_not_shared"])
-def test_tensor_to_numpy_shares(student, gen):
+def test_tensor_to_numpy_shares(student, sandbox, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen)
     expected = t.numpy().copy()
     out = as_array(student.tensor_to_numpy(t), "tensor_to_numpy(t)")
-    shared = "0" in facts(out).shares
+    shared = shares_memory(sandbox, out, t)
     same = out.shape == expected.shape and out.dtype == expected.dtype and np.array_equal(out, expected)
     if same and not shared:
         trap("copy_not_shared", "the array holds t's values but in a copy that does not share t's memory")
@@ -146,12 +147,12 @@ def test_scale_with_numpy(student, gen):
 
 
 @check("numpy_to_tensors", points=1, traps=["copy_not_shared"], mutates=True)
-def test_numpy_to_tensors_shared(student, gen):
+def test_numpy_to_tensors_shared(student, sandbox, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(m, n, generator=gen, dtype=torch.float64).numpy()
     before = a.copy()
     shared = as_tensor(expect_tuple(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[0], "shared")
-    is_shared = "0" in facts(shared).shares
+    is_shared = shares_memory(sandbox, shared, a)
     if shared.shape == (m, n) and torch.equal(shared.double(), torch.from_numpy(before)) and not is_shared:
         trap("copy_not_shared", "shared holds a's old values in a copy: it did not see a += 1, so it does not use a's memory")
     if not np.array_equal(a, before + 1):
@@ -162,14 +163,14 @@ def test_numpy_to_tensors_shared(student, gen):
 
 
 @check("numpy_to_tensors", points=1)
-def test_numpy_to_tensors_copied(student, gen):
+def test_numpy_to_tensors_copied(student, sandbox, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     a = torch.randn(m, n, generator=gen, dtype=torch.float64).numpy()
     before = a.copy()
     copied = as_tensor(expect_tuple(student.numpy_to_tensors(a), 2, "numpy_to_tensors")[1], "copied")
     if copied.shape == (m, n) and torch.equal(copied.double(), torch.from_numpy(before + 1)):
         fail("copied holds a + 1, the values after the change: make it with torch.tensor(a) before a += 1, and do not let it share a's memory")
-    if "0" in facts(copied).shares:
+    if shares_memory(sandbox, copied, a):
         fail("copied shares a's memory, so it sees a += 1: make an independent copy with torch.tensor(a) (torch.from_numpy and torch.as_tensor share)")
     expect_tensor(copied, torch.from_numpy(before), what="copied (the values of a before a += 1)")
 

@@ -96,6 +96,8 @@ def test_intermediate_graph(student, device, gen):
     x, w = _intermediate_inputs(gen, device)
     h, _ = _pair(student.intermediate_grad(x, w), "intermediate_grad(x, w)")
     h = expect_tensor(h, x @ w.detach(), what="h")
+    # An observation (docs/trust.md): the graph behind h was freed by the
+    # submission's backward(), so it cannot be probed; w.grad below is behaviour.
     f = facts(h)
     if not f.requires_grad or f.is_leaf or f.grad_fn is None:
         fail(f"h should be part of the graph (requires_grad=True, not a leaf, with a grad_fn); "

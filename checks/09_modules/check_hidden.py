@@ -25,6 +25,7 @@ from autograder.checks import (
     facts,
     fail,
     trap,
+    gradients_through,
 )
 from autograder.remote import Remote, SandboxError
 
@@ -139,7 +140,7 @@ def test_two_layer_parameters(student, gen):
 
 
 @check("TwoLayerNet", points=2)
-def test_two_layer_forward(student, gen, device):
+def test_two_layer_forward(student, sandbox, gen, device):
     d_in, hidden, d_out = _two_layer_sizes(gen)
     what = f"TwoLayerNet({d_in}, {hidden}, {d_out})"
     model = module(student.TwoLayerNet(d_in, hidden, d_out), what).to(device)
@@ -147,17 +148,22 @@ def test_two_layer_forward(student, gen, device):
     w2, b2 = linear_weights(gen, hidden, d_out, device)
     model.load_state_dict({"fc1.weight": w1, "fc1.bias": b1, "fc2.weight": w2, "fc2.bias": b2})
     n = randint(gen, 6, 9)
-    x = (2 * torch.randn(n, d_in, generator=gen)).to(device)
+    x = (2 * torch.randn(n, d_in, generator=gen)).to(device).requires_grad_()
     out = model(x)
-    expected = torch.tanh(x @ w1.T + b1) @ w2.T + b2
+    xl = x.detach().requires_grad_()
+    expected = torch.tanh(xl @ w1.T + b1) @ w2.T + b2
     if type(out) is torch.Tensor and out.shape == expected.shape:
         if torch.allclose(out, torch.relu(x @ w1.T + b1) @ w2.T + b2, rtol=1e-4, atol=1e-5):
             fail(f"{what}(x) applied a ReLU between the layers: this network uses nn.Tanh")
         if torch.allclose(out, (x @ w1.T + b1) @ w2.T + b2, rtol=1e-4, atol=1e-5):
             fail(f"{what}(x) applied no activation between the layers: apply self.act (nn.Tanh) to fc1's output")
-    expect_tensor(out, expected, what=f"{what}(x) for x of shape ({n}, {d_in}) with known weights", **tol(device, 1e-5, 1e-5))
-    if not facts(out).requires_grad:
-        fail(f"{what}(x) does not require grad: the forward pass should use the registered layers (with their parameters) and record a graph")
+    expect_tensor(out, expected.detach(), what=f"{what}(x) for x of shape ({n}, {d_in}) with known weights", **tol(device, 1e-5, 1e-5))
+    g = torch.randn(out.shape, generator=gen).to(device)
+    grads = gradients_through(sandbox, out, ["0"], g)
+    if grads is None or grads[0] is None:
+        fail(f"{what}(x) is not attached to the graph: the forward pass should use the registered layers (with their parameters) and record a graph")
+    (right,) = torch.autograd.grad(expected, xl, g)
+    expect_tensor(grads[0], right, what=f"the gradient through {what}(x) with respect to x", **tol(device, 1e-4, 1e-5))
 
 
 # ---------------------------------------------------------------- count_parameters (M3)

@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import as_tensor, check, describe, expect_tensor, facts, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_tensor, facts, fail, gradients_through, trap
 from autograder.remote import Remote
 
 MODULE = "torch.nn.modules.module.Module"
@@ -65,7 +65,7 @@ def test_mse_reductions(student, device, gen):
 
 
 @check("softmax", points=2)
-def test_softmax_values(student, device, gen):
+def test_softmax_values(student, sandbox, device, gen):
     logits = _randn(gen, 5, 3, device=device, scale=2.0, grad=True)
     out = as_tensor(student.softmax(logits), "softmax(logits (5, 3))")
     f = facts(out)
@@ -75,8 +75,13 @@ def test_softmax_values(student, device, gen):
     if out.shape == expected.shape and _close(out, torch.softmax(logits.detach(), dim=0), atol=1e-6):
         fail("the COLUMNS sum to 1: you normalised over dim 0, the samples; normalise each row over the classes (dim=1)")
     expect_tensor(out, expected, what="softmax(logits (5, 3))", rtol=1e-5, atol=1e-6)
-    if not f.requires_grad:
+    g = torch.randn(out.shape, generator=gen).to(device)
+    grads = gradients_through(sandbox, out, ["0"], g)
+    if grads is None or grads[0] is None:
         fail("the result does not track gradients: keep it attached to the graph (no detach(), no torch.no_grad())")
+    lg = logits.detach().requires_grad_()
+    (right,) = torch.autograd.grad(torch.softmax(lg, dim=1), lg, g)
+    expect_tensor(grads[0], right, what="the gradient through softmax(logits) with respect to the logits", rtol=1e-4, atol=1e-5)
 
 
 @check("softmax", points=1)
@@ -142,17 +147,23 @@ def test_ce_raw_logits(student, device, gen):
     expect_tensor(out, expected, what="cross_entropy(logits (5, 4), targets (5,))", rtol=1e-5, atol=1e-5)
 
 
-@check("cross_entropy", points=1)
-def test_ce_keeps_graph(student, device, gen):
+@check("cross_entropy", points=1, traps=["softmax_before_ce"])
+def test_ce_keeps_graph(student, sandbox, device, gen):
     # Equal logits within each row: every class is equally likely, so the loss is log(C).
     rows = torch.randn(3, 1, generator=gen) * 2
     logits = rows.expand(3, 5).contiguous().to(device).requires_grad_()
     targets = torch.randint(0, 5, (3,), generator=gen).to(device)
     out = _scalar(student.cross_entropy(logits, targets), "cross_entropy(logits (3, 5), targets (3,))")
-    f = facts(out)
-    if not f.requires_grad or f.grad_fn is None:
+    grads = gradients_through(sandbox, out, ["0"], torch.ones(()))
+    if grads is None or grads[0] is None:
         fail("the loss does not track gradients: return the loss object's result as it is (no detach(), "
              "no .item(), no torch.no_grad()) so that backward() can run on it")
+    lg = logits.detach().requires_grad_()
+    (right,) = torch.autograd.grad(F.cross_entropy(lg, targets), lg)
+    (squashed,) = torch.autograd.grad(F.cross_entropy(torch.softmax(lg, dim=1), targets), lg)
+    if _close(grads[0], squashed) and not _close(grads[0], right):
+        trap("softmax_before_ce", "the loss is right for equal logits, but its gradient is that of softmax(logits) fed to the loss")
+    expect_tensor(grads[0], right, what="the gradient of the loss with respect to the logits", rtol=1e-4, atol=1e-6)
     expect_tensor(out, torch.tensor(math.log(5.0), device=device), what="cross_entropy of equal logits over 5 classes (log 5)", rtol=1e-5, atol=1e-5)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_tensor, expect_value, facts, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_tensor, expect_value, fail, shares_memory, trap
 from autograder.remote import Remote, SandboxError
 
 WINE = Path(__file__).resolve().parents[2] / "assignments" / "11_data" / "wine.csv"
@@ -279,7 +279,7 @@ def test_to_tensor(student, gen):
 
 
 @check("MulTransform", points=1, traps=["transform_mutates"])
-def test_mul_transform(student, gen, device):
+def test_mul_transform(student, sandbox, gen, device):
     x = torch.randn(_randint(gen, 5, 9), N_FEATURES, generator=gen).to(device)
     label = torch.randint(0, 3, (x.shape[0],), generator=gen).to(device)
     factor = round(1.5 + 2 * float(torch.rand((), generator=gen)), 3)
@@ -287,7 +287,7 @@ def test_mul_transform(student, gen, device):
     out = as_pair(student.MulTransform(factor)((x, label)), f"MulTransform({factor})((inputs, label))")
     if not torch.equal(x, before):
         trap("transform_mutates", f"MulTransform({factor}) changed the inputs tensor it was given (in place)")
-    if type(out[0]) is torch.Tensor and "0.0" in facts(out[0]).shares:
+    if type(out[0]) is torch.Tensor and shares_memory(sandbox, out[0], x, path="0.0"):
         trap("transform_mutates", "the inputs it returns share memory with the inputs it was given: return a new tensor")
     expect_tensor(out[0], before * factor, what=f"the inputs of MulTransform({factor})((inputs, label))")
     expect_tensor(out[1], label, what=f"the label of MulTransform({factor})((inputs, label)) (unchanged)")
