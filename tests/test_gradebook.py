@@ -23,7 +23,7 @@ SLOW = SOLVED + "\n\ndef scale(x, factor):\n    while True:\n        pass\n"
 
 def gradings(db: Path) -> list[tuple]:
     with sqlite3.connect(db) as con:
-        return con.execute("SELECT student, unit, run_id FROM gradings ORDER BY student").fetchall()
+        return con.execute("SELECT student, unit, run_id FROM gradings ORDER BY student, run_id").fetchall()
 
 
 def test_killed_run_resumes_without_loss_or_double_counting(tmp_path):
