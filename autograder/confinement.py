@@ -61,7 +61,7 @@ class Launch:
     argv: list[str]
     confined: bool
     reason: str = ""  # why not confined, in words
-    runtime: tuple[str, ...] = field(default_factory=tuple)  # the Python paths it reaches
+    runtime: tuple[str, ...] = field(default_factory=tuple)  # the Python folders it reaches, as it sees them
 
     def command(self, fd: int) -> list[str]:
         return [*self.argv, str(fd)]
@@ -108,7 +108,7 @@ def runtime_paths(protected: list[str] = ()) -> list[str]:
 
 
 def _sys_path(protected: list[str]) -> list[str]:
-    """The zygote's ``sys.path``: the grader's, in order, limited to the runtime."""
+    """The zygote's ``sys.path`` (host paths): the grader's, in order, limited to the runtime."""
     runtime = runtime_paths(protected)
     keep = []
     for entry in sys.path[1:]:
@@ -117,6 +117,31 @@ def _sys_path(protected: list[str]) -> list[str]:
             if any(_inside(real, r) for r in runtime) and real not in keep:
                 keep.append(real)
     return keep
+
+
+# Each sandbox mounts its own scratch here: runtime folders that lie below are
+# bound elsewhere instead, or the scratch would cover them.
+_SCRATCH_POINTS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _placement(runtime: list[str]) -> dict[str, str]:
+    """Where each runtime folder is bound inside: at its own path, unless that is under a scratch point."""
+    placed = {}
+    for i, folder in enumerate(runtime):
+        under = any(_inside(folder, p) for p in _SCRATCH_POINTS)
+        placed[folder] = f"{_MOUNTED_AS}/runtime/{i}" if under else folder
+    exe = os.path.realpath(sys.executable)
+    if any(_inside(exe, p) for p in _SCRATCH_POINTS):
+        raise RuntimeError(f"the Python interpreter {exe} lies under a temporary folder, where sandboxes have their own "
+                           "scratch: install Python elsewhere")  # fmt: skip
+    return placed
+
+
+def _inside_path(path: str, placed: dict[str, str]) -> str:
+    for folder, dest in placed.items():
+        if _inside(path, folder):
+            return dest + path[len(folder):]
+    return path
 
 
 @functools.cache
@@ -198,15 +223,16 @@ def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = No
         if os.path.isdir(lib):
             bind(lib, lib)
     args += [*_system_links(), "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
     runtime = runtime_paths(protected)
+    placed = _placement(runtime)
     for folder in runtime:
         if not any(_inside(folder, lib) for lib in ("/usr/lib", "/usr/lib64")):
-            bind(folder, folder)
+            bind(folder, placed[folder])
     bind(str(SANDBOX_PACKAGE), f"{_MOUNTED_AS}/{_PACKAGE_NAME}")
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
     if cuda:  # GPU device nodes only when the run asks for CUDA
         for node in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(node), str(node)]
     args += ["--chdir", "/", "--", exe, "-I", "-S", "-c", _BOOT]
-    config = {"path": [_MOUNTED_AS, *path], "confined": True}
-    return Launch([*args, json.dumps(config)], True, "", tuple(runtime))
+    config = {"path": [_MOUNTED_AS, *(_inside_path(p, placed) for p in path)], "confined": True}
+    return Launch([*args, json.dumps(config)], True, "", tuple(placed[f] for f in runtime))
