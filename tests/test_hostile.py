@@ -54,6 +54,10 @@ IN_CALL = {
         "import torch, torch.testing\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
         "torch.testing.assert_close = lambda *a, **k: None\nreturn torch.full((3,), 7.0)"
     ),
+    # An object whose unpickling would run code: it is never pickled, only handled.
+    "pickle_payload": _call_attack(
+        "import os\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/torchgrade-pwned',))\nreturn Payload()"
+    ),
     "network": _call_attack("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)\nreturn None"),
     "read_solution": _call_attack(
         f"src = open({str(FIXTURE / 'solutions' / '01_toy' / 'toy.py')!r}).read()\nreturn None"
@@ -126,6 +130,7 @@ def test_attack_at_import_scores_zero(graded, student):
         ("torch_function", "failed", "should be a torch.Tensor"),
         ("patch_allclose", "failed", "shape (3,), expected (5,)"),
         ("network", "error", "Network is unreachable"),
+        ("pickle_payload", "failed", "should be a torch.Tensor"),
         ("read_solution", "error", "No such file or directory"),
     ],
 )
@@ -142,6 +147,10 @@ def test_import_failures_say_why(graded):
     assert "SystemExit" in _rows(graded, "sys_exit_at_import")[0]["message"]
     assert _rows(graded, "loop_at_import")[0]["status"] == "timeout"
     assert "SyntaxError" in _rows(graded, "syntax_error")[0]["message"]
+
+
+def test_no_payload_ran_on_the_trusted_side(graded):
+    assert not Path("/tmp/torchgrade-pwned").exists()
 
 
 def test_no_process_outlives_the_run(graded):

@@ -289,3 +289,53 @@ def test_forged_facts_earn_nothing(tmp_path, unit, attack, check):
     assert rows[check]["status"] == "failed" and rows[check]["points"] == 0, rows[check]
     # the value is right: only the forged property is missing
     assert "share" in rows[check]["message"] or "track gradients" in rows[check]["message"], rows[check]
+
+
+# ---------------------------------------------------------------- intake bombs and stale gradings
+
+
+def test_zip_bomb_is_bounded_while_it_unpacks(tmp_path, monkeypatch):
+    """A small zip that expands far beyond its size is refused as it unpacks, not after."""
+    import zipfile
+
+    from autograder import intake
+
+    monkeypatch.setattr(intake, "MAX_ZIP_TOTAL", 8 << 20)
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("honest/toy.py", SOLVED)
+        for i in range(4):
+            zf.writestr(f"bomb/filler{i}.py", b"\0" * (4 << 20))  # 16 MiB of zeros in a few KiB
+    assert archive.stat().st_size < 200_000
+    course = load_course(FIXTURE)
+    with pytest.raises(intake.IntakeError, match="unpacks to more than 8 MiB"):
+        intake.discover(course, archive, list(course.units), tmp_path / "staging")
+    unpacked = sum(p.stat().st_size for p in (tmp_path / "staging").rglob("*") if p.is_file())
+    assert unpacked <= (8 << 20) + (1 << 20)
+
+
+def test_a_member_over_the_file_limit_costs_only_its_student(tmp_path):
+    import zipfile
+
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("honest/toy.py", SOLVED)
+        zf.writestr("huge/toy.py", b"#" * (40 << 20))
+    course = load_course(FIXTURE)
+    doc = grade_class(course, archive, tmp_path / "out", list(course.units), RunSettings(seed=2)).document
+    assert doc["students"]["honest"]["total"] == 4
+    assert doc["students"]["huge"]["total"] == 0 and "limit" in doc["students"]["huge"]["units"]["01_toy"]["problem"]
+
+
+def test_a_grading_made_by_another_engine_is_not_reused(tmp_path, monkeypatch):
+    """The gradebook's key holds the engine's version: a fixed engine grades again."""
+    from autograder import gradebook
+
+    (tmp_path / "subs" / "amy").mkdir(parents=True)
+    (tmp_path / "subs" / "amy" / "toy.py").write_text(SOLVED)
+    course = load_course(FIXTURE)
+    run = lambda: grade_class(course, tmp_path / "subs", tmp_path / "out", list(course.units), RunSettings(seed=1))  # noqa: E731
+    assert run().graded == 1 and run().reused == 1
+    monkeypatch.setattr(gradebook, "engine_hash", lambda: "another engine")
+    again = run()
+    assert again.graded == 1 and again.reused == 0
