@@ -229,6 +229,35 @@ def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> 
     sys.exit(1 if bad else 0)
 
 
+@dev.command("mutants")
+@click.argument("units", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print {units: {UNIT: {mutants, killed, equivalent, survived}}} as JSON.")
+@click.option("--workers", type=int, default=None, help="Parallel graders. Default: the number of cores.")
+@click.option("--threshold", type=float, default=0.95, show_default=True, help="Exit 1 if a unit kills less than this share of its non-equivalent mutants.")
+@_seed_option
+@_course_option
+def dev_mutants(units: tuple[str, ...], as_json: bool, workers: int | None, threshold: float, seed: int | None, course: Path | None) -> None:
+    """Mutation-test the hidden checks: mutants of each reference solution that the checks must catch."""
+    from autograder.mutation import mutate_unit  # libcst: needed only here
+
+    c = _course(course)
+    settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(),
+                           workers=workers or os.cpu_count() or 1, which="hidden", allow_unconfined=True)  # fmt: skip
+    found = {}
+    for u in load_units(c, list(units) or None):
+        result = mutate_unit(c, u, settings)
+        found[u.name] = result
+        if not as_json:
+            mark = "[green]ok[/]" if result.kill_rate >= threshold else "[red]LOW[/]"
+            console.print(f"{mark} {u.name}: {result.mutants} mutants, {result.killed} killed, {len(result.equivalent)} equivalent, "
+                          f"{len(result.survived)} survived ({100 * result.kill_rate:.1f}%)")
+            for s in result.survived:
+                console.print(f"    [yellow]{escape(s['id'])}[/]\n" + escape("\n".join("      " + line for line in s["diff"].splitlines()[2:])))
+    if as_json:
+        click.echo(json.dumps({"seed": settings.seed, "units": {n: r.as_dict() for n, r in found.items()}}, indent=1))
+    sys.exit(0 if all(r.kill_rate >= threshold and r.mutants >= 20 for r in found.values()) else 1)
+
+
 @dev.command("coverage")
 @click.option("--write", "write", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the table to this file (e.g. docs/coverage.md).")
 @_course_option

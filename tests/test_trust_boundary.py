@@ -104,7 +104,19 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _scratch() -> set[str]:
-    return {e for e in os.listdir(tempfile.gettempdir()) if e.startswith(("torchgrade-", "sandbox-", "zygote-"))}
+    """Scratch folders left by grader processes that have ended (other live runs are not ours to judge)."""
+    left = set()
+    for entry in os.listdir(tempfile.gettempdir()):
+        if entry.startswith(("sandbox-", "zygote-")):
+            left.add(entry)
+        elif entry.startswith("torchgrade-") and entry.split("-")[1].isdigit():
+            try:
+                os.kill(int(entry.split("-")[1]), 0)
+            except ProcessLookupError:
+                left.add(entry)
+            except PermissionError:
+                pass
+    return left
 
 
 def _row(doc: dict, student: str, exercise: str) -> dict:

@@ -110,3 +110,18 @@ def test_list_shows_the_twelve_units_in_order():
     out = CliRunner().invoke(main, ["list", "--course", str(ROOT)], terminal_width=200).output
     positions = [out.index(name) for name in sorted(CURRICULUM)]
     assert len(positions) == 12 and positions == sorted(positions)
+
+
+def test_a_solution_that_follows_the_docstring_is_not_rejected(tmp_path):
+    """Unit 07's mse_loss docstring promises target (N,) and suggests pred.squeeze(1):
+    a solution written that way gets every mse_loss point (checks test only what the stub says)."""
+    unit = COURSE.unit("07_linear_regression")
+    source = unit.solution.read_text() + (
+        "\n\ndef mse_loss(pred, target):\n    return nn.MSELoss()(pred.squeeze(1), target)\n"
+    )
+    path = tmp_path / unit.filename
+    path.write_text(source)
+    jobs = [Job("other", unit, path)]
+    s = score(jobs, run_jobs(COURSE, jobs, RunSettings(seed=8, which="hidden")))["other"][unit.name]
+    rows = [r for r in s.checks if r["exercise"] == "mse_loss"]
+    assert rows and all(r["status"] == "passed" for r in rows), rows

@@ -194,11 +194,20 @@ def test_train_step_twice(student, sandbox, device, gen):
 # ---------------------------------------------------------------- mse_loss
 
 
-@check("mse_loss", points=1)
-def test_mse_loss_equal_shapes(student, device, gen):
-    pred = torch.randn(9, 1, generator=gen).to(device)
-    target = torch.randn(9, 1, generator=gen).to(device)
-    expect_tensor(student.mse_loss(pred, target), ((pred - target) ** 2).mean(), what="mse_loss of (9, 1) and (9, 1)", rtol=1e-5, atol=1e-6)
+@check("mse_loss", points=1, traps=["mse_shape_broadcast"])
+def test_mse_loss_is_the_mean(student, device, gen):
+    # Only the shapes the docstring promises: pred (N, 1), target (N,).
+    n = int(torch.randint(3, 40, (1,), generator=gen))
+    pred = (3 * torch.randn(n, 1, generator=gen)).to(device)
+    target = torch.randn(n, generator=gen).to(device)
+    right = ((pred[:, 0] - target) ** 2).mean()
+    out = as_tensor(student.mse_loss(pred, target), f"mse_loss(pred ({n}, 1), target ({n},))")
+    broadcast = ((pred - target) ** 2).mean()  # (N, 1) - (N,) -> (N, N)
+    if out.numel() == 1 and abs(out.item() - broadcast.item()) <= 1e-5 + 1e-4 * abs(broadcast.item()):
+        trap("mse_shape_broadcast", f"got {out.item():.6g}, the mean over a ({n}, {n}) broadcast; the right value is {right.item():.6g}")
+    if out.numel() == 1 and abs(out.item() - ((pred[:, 0] - target) ** 2).sum().item()) < 1e-4 * (1 + right.item() * n):
+        fail(f"mse_loss(pred ({n}, 1), target ({n},)) is the SUM of the squared errors: the loss is their mean")
+    expect_tensor(out, right, what=f"mse_loss(pred ({n}, 1), target ({n},))", rtol=1e-5, atol=1e-6)
 
 
 @check("mse_loss", points=1, traps=["mse_shape_broadcast"])
