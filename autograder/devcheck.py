@@ -11,12 +11,11 @@ checks' points.
 from __future__ import annotations
 
 import ast
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.plugin import Job
-from autograder.runner import RunSettings, run_jobs
+from autograder.runner import private_tempdir, RunSettings, run_jobs
 from autograder.scoring import score
 from autograder.units import Course, Unit
 
@@ -87,7 +86,7 @@ def prove_unit(course: Course, unit: Unit, settings: RunSettings) -> Proof:
     proof = Proof(unit.name)
     checks = declared_checks(unit.hidden_checks)
     proof.problems += _metadata_problems(unit, checks)
-    with tempfile.TemporaryDirectory(prefix="torchgrade-dev-") as tmp:
+    with private_tempdir("dev") as tmp:
         subjects: dict[str, Path] = {"stub": unit.stub, "solution": unit.solution}
         for trap, path in mutants(unit).items():
             composed = Path(tmp) / f"trap-{trap}" / unit.filename

@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from autograder.intake import discover
 from autograder.late import LatePolicy
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
-from autograder.runner import Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
+from autograder.runner import private_tempdir, Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
 from autograder.scoring import UnitScore, score
 from autograder.units import Course, Unit
 
@@ -72,7 +71,7 @@ def grade_class(
     reuses those whose file and checks are unchanged.
     """
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="torchgrade-intake-") as staging:
+    with private_tempdir("intake") as staging:
         protected = (*settings.protected, str(submissions.resolve()), str(out.resolve()), staging)
         settings = dataclasses.replace(settings, protected=protected)
         intake = discover(course, submissions, units, Path(staging))
@@ -117,7 +116,7 @@ def grade_submission(course: Course, units: list[Unit], submission: Path, settin
     Students may upload their files inside a folder: unit files are found at
     any depth (the first of each name wins).
     """
-    with tempfile.TemporaryDirectory(prefix="torchgrade-gradescope-") as tmp:
+    with private_tempdir("gradescope") as tmp:
         mine = Path(tmp) / "subs" / "submission"
         mine.mkdir(parents=True)
         wanted = {u.filename for u in units} | {f"{u.module}.ipynb" for u in units}

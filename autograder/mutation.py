@@ -17,7 +17,6 @@ contract is *equivalent*, listed with its reason in
 from __future__ import annotations
 
 import difflib
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Callable
 import libcst as cst
 
 from autograder.plugin import Job
-from autograder.runner import RunSettings, run_jobs
+from autograder.runner import private_tempdir, RunSettings, run_jobs
 from autograder.scoring import score
 from autograder.units import Course, Unit
 
@@ -193,9 +192,18 @@ class _AugmentedToCopy(_Site):
 
     def leave_AugAssign(self, original, updated):
         op = self._OPS.get(type(updated.operator))
-        if op is not None and isinstance(updated.target, cst.Name) and self.hit():
+        # A running Python number (``total += loss.item()``) is no tensor: the same either way.
+        scalar = any(isinstance(n, cst.Call) and (_attr_name(n) == "item" or _dotted(n.func) in ("len", "float", "int"))
+                     for n in _walk(updated.value)) or isinstance(updated.value, (cst.Integer, cst.Float))  # fmt: skip
+        if op is not None and not scalar and isinstance(updated.target, cst.Name) and self.hit():
             return cst.Assign([cst.AssignTarget(updated.target)], cst.BinaryOperation(updated.target, op(), updated.value))
         return updated
+
+
+def _walk(node: cst.CSTNode):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
 
 
 class _Arithmetic(_Site):
@@ -322,7 +330,7 @@ def mutate_unit(course: Course, unit: Unit, settings: RunSettings) -> UnitMutati
     mutants = make_mutants(unit.solution.read_text())
     marked = equivalents(unit)
     found = UnitMutation(unit.name, mutants=len(mutants))
-    with tempfile.TemporaryDirectory(prefix="torchgrade-mutants-") as tmp:
+    with private_tempdir("mutants") as tmp:
         jobs = []
         for i, m in enumerate(mutants):
             path = Path(tmp) / f"m{i:04d}" / unit.filename

@@ -30,7 +30,7 @@ from autograder.remote import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote
 
-__all__ = ["RunSettings", "GradingError", "run_jobs", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
+__all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
 
 Which = Literal["hidden", "public", "auto"]
 Progress = Callable[[int, int], None]
@@ -195,6 +195,12 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
     if isinstance(_PROOF[0], RuntimeUnreachable):
         raise GradingError(str(_PROOF[0]))
     return _ZYGOTE, _SCRATCH
+
+
+def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:
+    """A private temporary folder for this process, named so that a later run
+    sweeps it if this one is killed before it can remove it."""
+    return tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-{kind}-")
 
 
 def sweep_stale_scratch() -> int:

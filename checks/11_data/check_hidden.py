@@ -193,6 +193,8 @@ def test_iterations_per_epoch(student, gen):
         if not drop_last and n % b and out == n // b:
             trap("short_last_batch", f"{what} returned {out!r}: {n} samples in batches of {b} need {expected} batches, the last with {n % b} samples")
         expect_value(out, expected, what=what)
+    n, b = _ragged_sizes(gen, 20, 500)  # drop_last left at its default, False
+    expect_value(student.iterations_per_epoch(n, b), math.ceil(n / b), what=f"iterations_per_epoch({n}, {b}) (drop_last left at its default, False)")
 
 
 @check("make_loader", points=1, traps=["short_last_batch"])
@@ -262,6 +264,11 @@ def test_class_counts(student, gen, sandbox):
     if out.shape == expected.shape and torch.equal(out.cpu().to(torch.int64), torch.bincount(y[:kept], minlength=c)):
         trap("short_last_batch", f"the counts add up to {kept}, not {n}: the last batch of {n % b} samples ({n} samples, batch size {b}) was not counted")
     expect_tensor(out, expected, what=f"class_counts over {n} samples in batches of {b}")
+    # Labels in order: the first batches hold only the lowest classes, so each
+    # batch's counts must still have one entry per class.
+    ordered = sandbox.make(LOADER, sandbox.make("torch.utils.data.TensorDataset", x, torch.sort(y).values), batch_size=b, shuffle=False)
+    out = as_tensor(student.class_counts(ordered, c), f"class_counts(loader, {c})")
+    expect_tensor(out, expected, what=f"class_counts over {n} samples sorted by label (batches that miss some classes)")
 
 
 # --------------------------------------------------------------------------

@@ -175,6 +175,9 @@ def test_cnn_layers(student):
     got = {name: tuple(p.shape) for name, p in params(model).items()}
     if got != CNN_SHAPES:
         fail(f"SmallCNN(7) should hold exactly the parameters {CNN_SHAPES}, got {got}")
+    default = {name: tuple(p.shape) for name, p in params(module(student.SmallCNN(), "SmallCNN()")).items()}
+    if default.get("fc.bias") != (10,):
+        fail(f"SmallCNN() should have 10 classes by default (the digits), got an output layer of {default.get('fc.bias')}")
 
 
 @check("SmallCNN", points=2)
