@@ -101,6 +101,16 @@ LOOK = textwrap.dedent(
     def interfaces():
         return sorted(name for _, name in socket.if_nameindex())
 
+    def plant():
+        os.mkfifo("data.csv")
+        os.symlink("/etc/hostname", "link.csv")
+        os.mkdir("folder.csv")
+        return sorted(os.listdir("."))
+
+    def read(name):
+        with open(name, "rb") as fh:
+            return fh.read()
+
     def whoami():
         return [os.getuid(), os.getgid(), os.getcwd()]
     """
@@ -184,6 +194,23 @@ def test_no_socket_in_common_with_another_sandbox(make_box):
     assert a.connect("torchgrade-test") == "connected"
     assert b.connect("torchgrade-test") == "ConnectionRefusedError"
     assert b.interfaces() == ["lo"]
+
+
+def test_files_handed_over_replace_planted_links_and_fifos(make_box):
+    """A FIFO or a link the submission left under a data file's name neither stalls
+    the hand-over nor redirects it: the file is written fresh, by the sandbox."""
+    from autograder.remote import SandboxError
+
+    look = make_box()
+    box = look._sandbox
+    assert "data.csv" in look.plant()
+    box.put_file("data.csv", b"1,2,3\n")
+    box.put_file("link.csv", b"4,5\n")
+    assert look.read("data.csv") == b"1,2,3\n" and look.read("link.csv") == b"4,5\n"
+    with pytest.raises(SandboxError):
+        box.put_file("folder.csv", b"x")  # a folder is not silently replaced
+    with pytest.raises(SandboxError):
+        box.put_file("../escape.csv", b"x")
 
 
 def test_runtime_probe_passes_here(zygote):
