@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, trap
 from autograder.remote import Remote
 
 F64 = torch.float64
@@ -147,9 +147,12 @@ def tuple_of(value, n, what):
     return value
 
 
-def torch_weights(w, b, d, device, what):
+def torch_weights(w, b, d, device, what, detached=False):
     w = as_tensor(w, f"{what}: the final w")
     b = as_tensor(b, f"{what}: the final b")
+    # An observation (docs/trust.md): the stub asks for .detach()ed weights.
+    if detached and (facts(w).requires_grad or facts(b).requires_grad):
+        fail(f"{what}: the final w and b still require grad: return them .detach()ed, as the stub says")
     if tuple(w.shape) != (d,) or tuple(b.shape) != ():
         fail(f"{what}: the final w should be ({d},) and b 0-D, got {tuple(w.shape)} and {tuple(b.shape)}")
     if w.dtype != F64 or b.dtype != F64:
@@ -254,7 +257,7 @@ def test_train_autograd_trajectory(student, gen, device):
     x, y, w0, b0 = on(problem, device)
     out = tuple_of(student.train_autograd(x, y, w0, b0, LR, STEPS), 3, "train_autograd(...)")
     untouched(w0, problem[2], b0, torch.tensor(problem[3], dtype=F64), "train_autograd")
-    w, b = torch_weights(out[0], out[1], 3, device, "train_autograd")
+    w, b = torch_weights(out[0], out[1], 3, device, "train_autograd", detached=True)
     losses = losses_list(out[2], STEPS, "train_autograd: the losses")
     diagnose(losses, w, b, problem, LR, STEPS, [ACCUMULATE] + ORDER_MODES, "train_autograd")
 
@@ -300,7 +303,7 @@ def test_train_optim_trajectory(student, gen, device):
     x, y, w0, b0 = on(problem, device)
     out = tuple_of(student.train_optim(x, y, w0, b0, LR, STEPS), 3, "train_optim(...)")
     untouched(w0, problem[2], b0, torch.tensor(problem[3], dtype=F64), "train_optim")
-    w, b = torch_weights(out[0], out[1], 3, device, "train_optim")
+    w, b = torch_weights(out[0], out[1], 3, device, "train_optim", detached=True)
     losses = losses_list(out[2], STEPS, "train_optim: the losses")
     diagnose(losses, w, b, problem, LR, STEPS, [ACCUMULATE] + ORDER_MODES, "train_optim")
 

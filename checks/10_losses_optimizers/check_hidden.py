@@ -284,7 +284,7 @@ def _buffers(out, n, what):
         fail(f"{what} should return a list of {n} momentum buffers, got {describe(out)}")
     for i, b in enumerate(out):
         if b is None:
-            fail(f"momentum buffer {i} is None after a step with momentum=0.9: the first step's buffer is d.clone(), "
+            fail(f"momentum buffer {i} is None after a step with momentum: the first step's buffer is d.clone(), "
                  "later ones momentum * buffer + d")
         as_tensor(b, f"momentum buffer {i}")
     return list(out)
@@ -299,24 +299,27 @@ def test_sgd_plain(student, device, gen):
     (expected,) = _torch_steps(params, [grads], lambda ps: torch.optim.SGD(ps, lr=0.1))
     before = _values(params)
     _set_grads(params, grads)
-    student.sgd_step(params, [None, None], 0.1)
+    buffers = student.sgd_step(params, [None, None], 0.1)
     _expect_params(params, expected, "after one plain SGD step (lr=0.1)", before)
+    if not (isinstance(buffers, list) and len(buffers) == len(params) and all(b is None for b in buffers)):
+        fail(f"without momentum sgd_step should return a list of None buffers (one per parameter), got {describe(buffers)}")
 
 
 @check("sgd_step", points=2, mutates=True)
 def test_sgd_momentum_two_steps(student, device, gen):
-    params = _params(gen, device)
-    g1, g2 = _grads(gen, device), _grads(gen, device)
-    lr, momentum, wd = 0.05, 0.9, 0.01
-    exp1, exp2 = _torch_steps(params, [g1, g2], lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, weight_decay=wd))
-    before = _values(params)
-    _set_grads(params, g1)
-    bufs = _buffers(student.sgd_step(params, [None, None], lr, momentum=momentum, weight_decay=wd),
-                    2, "sgd_step with momentum=0.9")
-    _expect_params(params, exp1, "after SGD step 1 (lr=0.05, momentum=0.9, weight_decay=0.01)", before)
-    _set_grads(params, g2)
-    bufs = _buffers(student.sgd_step(params, bufs, lr, momentum=momentum, weight_decay=wd), 2, "sgd_step with momentum=0.9")
-    _expect_params(params, exp2, "after SGD step 2 (the buffer from step 1 passed back in)")
+    # momentum 1.0 too: any non-zero momentum keeps a buffer, as torch.optim.SGD does
+    for lr, momentum, wd in ((0.05, 0.9, 0.01), (0.02, 1.0, 0.0)):
+        params = _params(gen, device)
+        g1, g2 = _grads(gen, device), _grads(gen, device)
+        exp1, exp2 = _torch_steps(params, [g1, g2], lambda ps: torch.optim.SGD(ps, lr=lr, momentum=momentum, weight_decay=wd))
+        before = _values(params)
+        _set_grads(params, g1)
+        bufs = _buffers(student.sgd_step(params, [None, None], lr, momentum=momentum, weight_decay=wd),
+                        2, f"sgd_step with momentum={momentum}")
+        _expect_params(params, exp1, f"after SGD step 1 (lr={lr}, momentum={momentum}, weight_decay={wd})", before)
+        _set_grads(params, g2)
+        bufs = _buffers(student.sgd_step(params, bufs, lr, momentum=momentum, weight_decay=wd), 2, f"sgd_step with momentum={momentum}")
+        _expect_params(params, exp2, f"after SGD step 2 with momentum={momentum} (the buffer from step 1 passed back in)")
 
 
 @check("sgd_step", points=1, traps=["step_changes_grad"], mutates=True)
@@ -360,6 +363,22 @@ def _uncorrected_trap(params, wrong):
 
 
 @check("adam_step", points=1, traps=["adam_no_bias_correction"], mutates=True)
+def test_adam_defaults(student, device, gen):
+    # Tiny gradients, so that eps matters as much as lr: both defaults are in the signature.
+    params = _params(gen, device)
+    grads = [g * 1e-7 for g in _grads(gen, device)]
+    (expected,) = _torch_steps(params, [grads], lambda ps: torch.optim.Adam(ps))
+    wrong = _adam_uncorrected(params, [grads], 1e-3, 0.9, 0.999, 1e-8)
+    ms, vs = _zeros_like(params), _zeros_like(params)
+    before = _values(params)
+    _set_grads(params, grads)
+    student.adam_step(params, ms, vs, 1)
+    _uncorrected_trap(params, wrong)
+    _expect_params(params, expected, "after one Adam step with the default lr, betas and eps, on gradients near 1e-7", before, ADAM_NAN,
+                   rtol=1e-4, atol=1e-7)  # fmt: skip
+
+
+@check("adam_step", points=1, traps=["adam_no_bias_correction"], mutates=True)
 def test_adam_first_step(student, device, gen):
     params, grads = _params(gen, device), _grads(gen, device)
     lr = 0.01
@@ -376,7 +395,7 @@ def test_adam_first_step(student, device, gen):
         expect_tensor(v, 0.001 * g * g, what=f"exp_avg_sqs[{i}] after step 1 (v = 0.001 * g * g, updated in place)", rtol=1e-5, atol=1e-7)
 
 
-@check("adam_step", points=2, traps=["adam_no_bias_correction"], mutates=True)
+@check("adam_step", points=1, traps=["adam_no_bias_correction"], mutates=True)
 def test_adam_two_steps(student, device, gen):
     params = _params(gen, device)
     g1, g2 = _grads(gen, device), _grads(gen, device)
