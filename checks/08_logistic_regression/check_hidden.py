@@ -378,6 +378,19 @@ def test_train_one_step(student, device, gen):
     err = 0.5 - t  # dLoss/dlogit at zero weights, per sample (times 1/N)
     expect_tensor(params[(1, 5)], -lr * (err * x).mean(dim=0, keepdim=True), what="the weight after one step from zero (w = -lr * x.T @ (0.5 - y) / N)", rtol=1e-4, atol=1e-6)
     expect_tensor(params[(1,)], -lr * err.mean().reshape(1), what="the bias after one step from zero (b = -lr * mean(0.5 - y))", rtol=1e-4, atol=1e-6)
+    # Three epochs from zero, simulated here: the third loss shows whether each
+    # update used this epoch's gradient alone (zero_grad after every step).
+    _, losses = _train(student, x, y, lr, 3)
+    w, bias, right = torch.zeros(5, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64), []
+    xd, td = x.cpu().double(), t.cpu().double()
+    for _ in range(3):
+        logits = xd @ w + bias
+        right.append(F.binary_cross_entropy_with_logits(logits, td).item())
+        err = torch.sigmoid(logits) - td
+        w, bias = w - lr * xd.T @ err / len(td), bias - lr * err.mean().reshape(1)
+    for i in (1, 2):
+        expect_close(losses[i], right[i], what=f"the loss of epoch {i + 1} from zero weights (one full-batch step per epoch, "
+                                               "the gradient zeroed after each)", rtol=1e-4, atol=1e-6)  # fmt: skip
 
 
 @check("train_classifier", points=1, traps=["label_shape", "sigmoid_twice"])
