@@ -42,3 +42,15 @@ def test_mutants_are_graded_killed_equivalent_or_survived(tmp_path):
     for s in unit["survived"]:
         assert s["diff"] and s["id"].count(":") == 2
     assert done.returncode == 1  # fewer than 20 mutants: the toy unit cannot pass the bar
+
+
+def test_units_at_the_bar_stay_there():
+    """CI's share of the mutation run: these units kill at least 95% of their
+    non-equivalent mutants, with at least 20 each (the whole course: see the README)."""
+    repo = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "autograder", "dev", "mutants", "01_tensors", "02_reshaping", "03_numpy_devices",
+           "--json", "--course", str(repo), "--seed", "3"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    for name, unit in json.loads(done.stdout)["units"].items():
+        assert unit["mutants"] >= 20 and unit["kill_rate"] >= 0.95, (name, unit["survived"])
