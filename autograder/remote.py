@@ -10,6 +10,7 @@ says what happened; a dead sandbox is started again for the next check.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -122,14 +123,16 @@ class Sandbox:
     def __init__(
         self,
         zygote: Zygote,
-        source: Path,
+        source: Path | bytes,
         module_name: str,
         *,
         limits: Limits = Limits(),
         seed: int = 0,
         cuda: bool = False,
     ) -> None:
-        self.zygote, self.source, self.module_name = zygote, Path(source), module_name
+        # ``source`` is the submission's file, or its bytes already read
+        self.zygote, self.module_name = zygote, module_name
+        self.source = Path(f"<{module_name}.py>") if isinstance(source, bytes) else Path(source)
         self.limits, self.seed, self.cuda = limits, seed, cuda
         self.generation = 0
         self.call_seconds: float | None = None  # a check's own limit, if it sets one
@@ -142,7 +145,7 @@ class Sandbox:
         self.output = ""
         self._sock: socket.socket | None = None
         self._pid: int | None = None
-        self._source_bytes: bytes | None = None
+        self._source_bytes: bytes | None = source if isinstance(source, bytes) else None
         self._files: dict[str, bytes] = {}  # handed over by content; again after a restart
         # id(returned value) -> (generation, its id in the sandbox, the call's argument ids there)
         self._origins: dict[int, tuple[int, int, dict[str, int]]] = {}
@@ -367,20 +370,15 @@ def prove_runtime(zygote: Zygote, limits: Limits = Limits()) -> dict:
     runtime folder for files it cannot read and imports the modules torch
     loads lazily. Any failure raises ``RuntimeUnreachable`` naming the path.
     """
-    pid, sock = start_sandbox(zygote, limits, seed=0, cuda=False, module="probe")
-    box = Sandbox.__new__(Sandbox)
-    box.zygote, box.limits, box._pid, box._sock, box.output = zygote, limits, pid, sock, ""
+    box = Sandbox(zygote, b"", "probe", limits=dataclasses.replace(limits, call_seconds=120))
     try:
-        box._request({"op": "hello"}, "starting the runtime probe", limits.import_seconds)
-        reply, blobs = box._request(
-            {"op": "probe", "roots": list(zygote.launch.runtime), "modules": list(LAZY_IMPORTS)}, "probing the runtime", 120
-        )
-        found = protocol.decode(reply["value"], protocol.DecodeContext(blobs))
+        found = box.ask("probing the runtime", {"op": "probe", "roots": list(zygote.launch.runtime), "modules": list(LAZY_IMPORTS)})
     except SandboxError as exc:
         raise RuntimeUnreachable(f"the sandbox could not start or probe the Python runtime: {exc}") from None
     finally:
         box.close()
-        zygote.reap(pid)
+    if not isinstance(found, dict):
+        raise RuntimeUnreachable("the runtime probe sent back no report")
     unreadable, failed = found.get("unreadable", []), found.get("failed", {})
     if unreadable or failed:
         lines = [f"the sandbox (user id {found.get('uid')}) cannot reach all of the Python runtime, so correct code would lose points:"]
