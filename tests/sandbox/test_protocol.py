@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from autograder.sandbox import protocol
-from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode, facts
+from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode, facts, recv_frame
 
 
 def roundtrip(value, args=None):
@@ -184,3 +184,57 @@ def test_lying_strides_are_refused():
     tag["stride"] = [1, 100]
     with pytest.raises(ProtocolError, match="outside its span"):
         decode(tag, DecodeContext([bytearray(bytes(b)) for b in ctx.blobs]))
+
+
+def test_an_expanded_tensor_is_bounded_by_its_size_once_rebuilt():
+    """A stride-0 view is a few bytes on the wire and a terabyte once used: refused before it is built."""
+    ctx = EncodeContext()
+    tag = encode(torch.zeros(1).expand(2**40), ctx)
+    assert sum(len(b) for b in ctx.blobs) <= 8
+    with pytest.raises(ProtocolError, match="more memory than the reply cap"):
+        decode(tag, DecodeContext(ctx.blobs, budget=256 << 20))
+
+
+def test_strings_and_items_count_against_the_budget():
+    ctx = EncodeContext()
+    tag = encode(["x" * 1000] * 100, ctx)
+    assert decode(tag, DecodeContext(ctx.blobs, budget=1 << 20)) == ["x" * 1000] * 100
+    with pytest.raises(ProtocolError):
+        decode(tag, DecodeContext(ctx.blobs, budget=50_000))
+
+
+def test_a_header_nested_too_deeply_for_json_is_refused():
+    import socket
+    import struct
+
+    a, b = socket.socketpair()
+    raw = b"[" * 100_000 + b"]" * 100_000
+    a.sendall(struct.pack("!I", len(raw)) + raw)
+    with pytest.raises(ProtocolError, match="nested too deeply"):
+        recv_frame(b, 1 << 20)
+
+
+def test_one_deadline_covers_a_whole_frame():
+    """A frame that trickles in a byte at a time is cut at the call's deadline, not per byte."""
+    import socket
+    import struct
+    import threading
+    import time
+
+    a, b = socket.socketpair()
+
+    def trickle():
+        a.sendall(struct.pack("!I", 40))
+        for _ in range(40):
+            time.sleep(0.1)
+            try:
+                a.sendall(b" ")
+            except OSError:
+                return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        recv_frame(b, 1 << 20, deadline=time.monotonic() + 1.0)
+    assert time.monotonic() - start < 2.0
+    b.close()
