@@ -26,7 +26,7 @@ import torch
 
 from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
-from autograder.remote import RuntimeUnreachable, prove_runtime
+from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote
 

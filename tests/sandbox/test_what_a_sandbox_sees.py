@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograder.confinement import bwrap_status, plan
-from autograder.remote import Limits, Sandbox, prove_runtime
+from autograder.remote import Limits, Sandbox
+from autograder.runtime_probe import prove_runtime
 from autograder.zygote import Zygote
 
 ROOT = Path(__file__).resolve().parents[2]
