@@ -25,6 +25,8 @@ __all__ = ["results_json", "write_results", "build_zip"]
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
 set -euo pipefail
+# bubblewrap confines the submission inside the container where the image allows it
+(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) || echo "bubblewrap not installed"
 cd /autograder/source
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
@@ -65,8 +67,9 @@ def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
         if unit["problem"]:
             tests.append({"name": f"{unit_name} · file", "score": 0, "max_score": 0, "status": "failed",
                           "output": unit["problem"], "visibility": "visible"})  # fmt: skip
-    # Class-wide notes name other students: a student's own results carry only theirs.
-    mine = [n for n in doc["notes"] if n.startswith((f"{student}:", f"{student}/"))]
+    # Intake notes name other students: a student's own results carry only
+    # theirs, and the engine's warnings (which name no one).
+    mine = [n for n in doc["notes"] if n.startswith((f"{student}:", f"{student}/", "warning:"))]
     notes = [f"seed {doc['seed']}", doc["cuda"], *mine]
     return {
         "score": row["total"],
