@@ -1,21 +1,27 @@
 """torchgrade: auto-graded PyTorch exercises with sandboxed, device-aware checks."""
 
-from autograder.checks import (
-    CheckFailure,
-    TrapHit,
-    as_tensor,
-    check,
-    describe,
-    expect_close,
-    expect_tensor,
-    expect_value,
-    fail,
-    tolerance,
-    trap,
-)
-from autograder.probes import gradients_through, shares_memory
-from autograder.sandbox.protocol import TensorFacts, facts
-from autograder.remote import Limits, Remote, Sandbox, SandboxError
+# The check API, loaded on first use (PEP 562): importing a light part of the
+# package (the command line's --help, list or hint) must not import torch.
+_EXPORTS = {
+    "autograder.checks": ("CheckFailure", "TrapHit", "as_tensor", "check", "describe", "expect_close",
+                          "expect_tensor", "expect_value", "fail", "tolerance", "trap"),
+    "autograder.probes": ("gradients_through", "shares_memory"),
+    "autograder.sandbox.protocol": ("TensorFacts", "facts"),
+    "autograder.remote": ("Remote", "Sandbox", "SandboxError"),
+    "autograder.limits": ("Limits",),
+}  # fmt: skip
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'autograder' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

@@ -14,17 +14,11 @@ from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from autograder.coverage import coverage
-from autograder.devcheck import prove_unit
-from autograder.grading import check_work, grade_class, grade_submission, load_progress
-from autograder.intake import IntakeError
-from autograder.late import LateError, LatePolicy, load_extensions, parse_time
-from autograder.nbgrader_export import NbgraderError, export_grades
-from autograder import gradescope as gs
-from autograder.release import ReleaseError, build_release
-from autograder.report import class_table, unit_table
-from autograder.runner import GradingError, RunSettings, cuda_note, load_units, new_seed, resolve_devices
+from autograder.progress import load_progress
 from autograder.units import Course, UnitError, find_course, load_course
+
+# The grading engine (and torch with it) is imported inside the commands that
+# grade: --help, list and hint answer without it.
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -41,6 +35,8 @@ def _course(path: Path | None) -> Course:
 
 
 def _devices(value: str | None, require_cuda: bool) -> tuple[str, ...]:
+    from autograder.runner import resolve_devices
+
     return resolve_devices(value.split(",") if value else None, require_cuda)
 
 
@@ -49,6 +45,19 @@ def _bar(total_label: str) -> Progress:
         TextColumn(total_label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True, disable=not err.is_terminal,
     )  # fmt: skip
+
+
+def _prestart_zygote(c: Course) -> None:
+    """Start the sandbox zygote now, before this process imports the engine.
+
+    The launch is the one ``runner`` will ask for (a run of one worker on this
+    course), so it is taken over there; a different one is stopped.
+    """
+    from autograder.confinement import bwrap_status, plan
+    from autograder.zygote import prestart
+
+    if bwrap_status()[0] is not None:
+        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))))
 
 
 class _UserError(click.ClickException):
@@ -61,8 +70,21 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError) as exc:
-            raise _UserError(str(exc)) from None
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise _UserError(str(exc)) from None
+            raise
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the input's or the course's fault: one clear line each."""
+    from autograder.intake import IntakeError
+    from autograder.late import LateError
+    from autograder.nbgrader_export import NbgraderError
+    from autograder.release import ReleaseError
+    from autograder.runner import GradingError
+
+    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,7 +121,12 @@ def list_units(course: Path | None) -> None:
 @_course_option
 def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed: int | None, course: Path | None) -> None:
     """Check your work on UNIT (or on every unit). Exit status 0 only if all checks pass."""
+    from autograder.grading import check_work
+    from autograder.report import unit_table
+    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+
     c = _course(course)
+    _prestart_zygote(c)  # its import of torch overlaps ours
     if file is not None and unit is None:
         found = c.for_file(file.name)
         if found is None:
@@ -147,6 +174,11 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
 def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None,
           deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, unconfined: bool, seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
+    from autograder.grading import grade_class
+    from autograder.late import LatePolicy, load_extensions, parse_time
+    from autograder.report import class_table
+    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+
     c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
     settings = RunSettings(
@@ -185,6 +217,9 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
 @_course_option
 def release(out: Path, unit_names: str | None, title: str, course: Path | None) -> None:
     """Build the student release in OUT: stubs, public checks, data, the tool; no solutions, no hidden checks."""
+    from autograder.release import build_release
+    from autograder.runner import load_units
+
     c = _course(course)
     made = build_release(c, out, load_units(c, unit_names.split(",") if unit_names else None), title)
     console.print(f"wrote {made.root}: {len(made.units)} units, {made.files} files, no solutions and no hidden checks")
@@ -213,6 +248,9 @@ def dev() -> None:
 @_course_option
 def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> None:
     """Prove that each stub scores 0, each solution full marks, and each trap mutant loses exactly its checks."""
+    from autograder.devcheck import prove_unit
+    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+
     c = _course(course)
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), allow_unconfined=True)
     err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}")
@@ -238,6 +276,7 @@ def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> 
 @_course_option
 def dev_mutants(units: tuple[str, ...], as_json: bool, workers: int | None, threshold: float, seed: int | None, course: Path | None) -> None:
     """Mutation-test the hidden checks: mutants of each reference solution that the checks must catch."""
+    from autograder.runner import RunSettings, load_units, new_seed
     from autograder.mutation import mutate_unit  # libcst: needed only here
 
     c = _course(course)
@@ -263,6 +302,8 @@ def dev_mutants(units: tuple[str, ...], as_json: bool, workers: int | None, thre
 @_course_option
 def dev_coverage(write: Path | None, course: Path | None) -> None:
     """The table of every curriculum concept and trap and the checks that cover it."""
+    from autograder.coverage import coverage
+
     found = coverage(_course(course))
     if write is None:
         click.echo(found.markdown)
@@ -285,6 +326,9 @@ def gradescope() -> None:
 @_course_option
 def gradescope_build(out: Path, unit_names: str | None, course: Path | None) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, the course) to OUT."""
+    from autograder import gradescope as gs
+    from autograder.runner import load_units
+
     c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
     gs.build_zip(c, units, out)
@@ -299,6 +343,9 @@ def gradescope_build(out: Path, unit_names: str | None, course: Path | None) -> 
 @_course_option
 def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int | None, course: Path | None) -> None:
     """Grade one submission folder and write Gradescope's results.json (used by run_autograder)."""
+    from autograder.grading import grade_submission
+    from autograder.runner import RunSettings, load_units, new_seed
+
     c = _course(course)
     units = load_units(c, unit_names.split(","))
     # Gradescope gives each submission a container of its own: where that
@@ -324,6 +371,8 @@ def nbgrader() -> None:
 @click.option("--db", default=None, help="The gradebook's URL, if not the course folder's gradebook.db.")
 def nbgrader_export(grades: Path, course_dir: Path, assignment: str, db: str | None) -> None:
     """Write GRADES (a grades.json) into the nbgrader gradebook: nbgrader export and the formgrader show them."""
+    from autograder.nbgrader_export import export_grades
+
     try:
         doc = json.loads(grades.read_text())
     except ValueError:

@@ -7,8 +7,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -23,11 +21,11 @@ from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
 from autograder.runner import private_tempdir, Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
 from autograder.scoring import UnitScore, score
+from autograder.progress import save_progress
 from autograder.units import Course, Unit
 
-__all__ = ["GradeResult", "CheckResult", "grade_class", "grade_submission", "check_work", "load_progress", "PROGRESS_FILE"]
+__all__ = ["GradeResult", "CheckResult", "grade_class", "grade_submission", "check_work"]
 
-PROGRESS_FILE = Path(".torchgrade") / "progress.json"
 
 
 @dataclass(frozen=True)
@@ -145,31 +143,5 @@ def check_work(
             jobs.append(Job("you", unit, path))
     results = run_jobs(course, jobs, settings, progress)
     scores = score(jobs, results).get("you", {})
-    _save_progress(course, scores)
+    save_progress(course, scores)
     return CheckResult(scores, units, settings.devices, settings.seed, isolation_warnings(results))
-
-
-def _save_progress(course: Course, scores: dict[str, UnitScore]) -> None:
-    """Remember which exercises pass, for ``torchgrade list``."""
-    path = course.root / PROGRESS_FILE
-    known = load_progress(course)
-    for name, s in scores.items():
-        exercises: dict[str, bool] = {}
-        for row in s.checks:
-            exercises[row["exercise"]] = exercises.get(row["exercise"], True) and row["status"] == "passed"
-        known[name] = {"score": s.score, "max_score": s.max_score, "exercises": exercises}
-    try:
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(known, indent=1))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only checkout still checks; it just does not remember
-
-
-def load_progress(course: Course) -> dict:
-    try:
-        return json.loads((course.root / PROGRESS_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-

@@ -15,13 +15,14 @@ import signal
 import socket
 import time
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 import torch
 
+from autograder.limits import Limits
 from autograder.sandbox import protocol
 from autograder.zygote import Zygote
 
@@ -37,21 +38,6 @@ __all__ = [
     "SandboxCrashed",
     "ImportFailed",
 ]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-sandbox limits; units override them in their metadata."""
-
-    call_seconds: float = 10.0
-    import_seconds: float = 20.0
-    memory_mb: int = 2048
-    cpu_seconds: int = 120
-    processes: int = 64
-    file_mb: int = 64
-    scratch_mb: int = 128  # the private /tmp, /var/tmp and /dev/shm, taken out of memory_mb
-    output_kb: int = 64
-    reply_mb: int = 256
 
 
 class SandboxError(Exception):

@@ -28,7 +28,7 @@ from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
-from autograder.zygote import Zygote
+from autograder.zygote import Zygote, take_prestarted
 
 __all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
 
@@ -185,7 +185,7 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
         _ZYGOTE = None
     if _ZYGOTE is None:
         _PROOF.clear()
-        _ZYGOTE = Zygote(launch)
+        _ZYGOTE = take_prestarted(launch) or Zygote(launch)
         _ZYGOTE.start()
     if not _PROOF:
         try:

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from autograder.remote import Limits
+from autograder.limits import Limits
 
 __all__ = ["Course", "Unit", "Exercise", "Trap", "UnitError", "find_course"]
 

@@ -14,7 +14,7 @@ import threading
 
 from autograder.confinement import Launch, plan
 
-__all__ = ["Zygote"]
+__all__ = ["Zygote", "prestart", "take_prestarted"]
 
 
 class Zygote:
@@ -92,3 +92,26 @@ class Zygote:
         if self._proc is not None:
             self._proc.wait(timeout=10)
         self._proc = self._ctl = None
+
+
+# A zygote started early (by the command line, before it imports the grading
+# engine) so that its own import of torch overlaps the grader's.
+_PRESTARTED: list[Zygote] = []
+
+
+def prestart(launch: Launch) -> None:
+    zygote = Zygote(launch)
+    zygote.start()
+    _PRESTARTED.append(zygote)
+
+
+def take_prestarted(launch: Launch) -> Zygote | None:
+    """The zygote started early for exactly this launch, if any; others are stopped."""
+    found = None
+    while _PRESTARTED:
+        zygote = _PRESTARTED.pop()
+        if found is None and zygote.launch == launch:
+            found = zygote
+        else:
+            zygote.close()
+    return found
