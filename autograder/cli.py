@@ -121,12 +121,12 @@ def list_units(course: Path | None) -> None:
 @_course_option
 def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed: int | None, course: Path | None) -> None:
     """Check your work on UNIT (or on every unit). Exit status 0 only if all checks pass."""
+    c = _course(course)
+    _prestart_zygote(c)  # before the engine's imports: its import of torch overlaps ours
     from autograder.grading import check_work
     from autograder.report import unit_table
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
-    c = _course(course)
-    _prestart_zygote(c)  # its import of torch overlaps ours
     if file is not None and unit is None:
         found = c.for_file(file.name)
         if found is None:
