@@ -122,38 +122,67 @@ def list_units(course: Path | None) -> None:
 def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed: int | None, course: Path | None) -> None:
     """Check your work on UNIT (or on every unit). Exit status 0 only if all checks pass."""
     c = _course(course)
-    _prestart_zygote(c)  # before the engine's imports: its import of torch overlaps ours
-    from autograder.grading import check_work
-    from autograder.report import unit_table
-    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
-
     if file is not None and unit is None:
         found = c.for_file(file.name)
         if found is None:
             raise click.UsageError(f"{file.name} is not a unit's file name; name the unit: torchgrade check UNIT --file {file}")
         unit = found.name
+    which = "public" if public else "auto"
+    # On a terminal, a warm checker of this course answers in the time the checks take.
+    warm_ok = (console.is_terminal and not as_json and not os.environ.get("TORCHGRADE_NO_WARM")) or os.environ.get("TORCHGRADE_WARM") == "1"
+    if warm_ok:
+        from autograder import warm
+
+        request = {"units": [unit] if unit else [], "file": str(file.resolve()) if file else None, "seed": seed, "which": which}
+        reply = warm.ask(c.root, request)
+        if reply is not None:
+            if not reply.get("ok"):
+                raise _UserError(str(reply.get("error")))
+            from autograder.scoring import UnitScore
+
+            scores = {n: UnitScore(d["student"], d["unit"], d["score"], d["max_score"], d["problem"] or "", d["checks"])
+                      for n, d in reply["scores"].items()}  # fmt: skip
+            _report_check(c, [c.unit(n) for n in reply["units"]], scores, reply["seed"], reply["cuda"], reply["warnings"], as_json,
+                           reply.get("devices"))  # fmt: skip
+    _prestart_zygote(c)  # before the engine's imports: its import of torch overlaps ours
+    from autograder.grading import check_work
+    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+
     units = load_units(c, [unit] if unit else None)
     # A learner's own code may run unconfined where bubblewrap is missing; the run says so.
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(),
-                           which="public" if public else "auto", allow_unconfined=True)  # fmt: skip
+                           which=which, allow_unconfined=True)  # fmt: skip
     if not as_json:
         err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}")
     with _bar("checking") as bar:
         task = bar.add_task("checking", total=len(units))
         result = check_work(c, units, settings, file, progress=lambda done, total: bar.update(task, completed=done))
-    for warning in result.warnings:
+    if warm_ok:
+        warm.start(c.root)  # for the next check
+    _report_check(c, units, result.scores, result.seed, None, result.warnings, as_json, list(result.devices))
+
+
+def _report_check(c: Course, units: list, scores: dict, seed: int, cuda: str | None, warnings: list[str], as_json: bool,
+                  devices: list[str] | None) -> None:  # fmt: skip
+    """Print a check's results (tables, or JSON) and exit: 0 only if every check passed."""
+    from autograder.report import unit_table
+
+    passed = all(s.score == s.max_score and not s.problem for s in scores.values())
+    if cuda is not None and not as_json:
+        err.print(f"seed {seed}  ·  {cuda}  ·  warm")
+    for warning in warnings:
         err.print(f"[yellow]{escape(warning)}[/]")
     if as_json:
-        doc = {"seed": result.seed, "devices": list(result.devices), "passed": result.passed, "warnings": result.warnings,
-               "units": {n: s.as_dict() for n, s in result.scores.items()}}  # fmt: skip
+        doc = {"seed": seed, "devices": devices, "passed": passed, "warnings": warnings,
+               "units": {n: s.as_dict() for n, s in scores.items()}}  # fmt: skip
         click.echo(json.dumps(doc, indent=1))
     else:
         for u in units:
-            console.print(unit_table(u, result.scores[u.name]))
-        total = sum(s.score for s in result.scores.values())
-        most = sum(s.max_score for s in result.scores.values())
-        console.print(f"[bold]{total:g}/{most:g}[/] points" + ("  [green]all checks pass[/]" if result.passed else ""))
-    sys.exit(0 if result.passed else 1)
+            console.print(unit_table(u, scores[u.name]))
+        total = sum(s.score for s in scores.values())
+        most = sum(s.max_score for s in scores.values())
+        console.print(f"[bold]{total:g}/{most:g}[/] points" + ("  [green]all checks pass[/]" if passed else ""))
+    sys.exit(0 if passed else 1)
 
 
 @main.command()

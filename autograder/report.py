@@ -14,7 +14,6 @@ import json
 import platform
 from pathlib import Path
 
-import torch
 from rich.markup import escape
 from rich.table import Table
 
@@ -52,7 +51,7 @@ def grades_document(
         "seed": seed,
         "devices": list(devices),
         "cuda": cuda,
-        "versions": {"torchgrade": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "versions": {"torchgrade": __version__, "torch": _torch_version(), "python": platform.python_version()},
         "units": [{"name": u.name, "title": u.title, "max_score": u.max_score} for u in units],
         "notes": list(notes),
         "students": students,
@@ -129,3 +128,9 @@ def unit_table(unit: Unit, score: UnitScore) -> Table:
             result = "\n".join(seen[:3]) + (f"\n[dim]hint: {escape(ex.hint)}[/]" if ex.hint else "")
         table.add_row(f"{ex.name}\n[dim]{escape(ex.title)}[/]", f"{got:g}/{most:g}", result)
     return table
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__

@@ -30,7 +30,7 @@ from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote, take_prestarted
 
-__all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
+__all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "warm_up", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
 
 Which = Literal["hidden", "public", "auto"]
 Progress = Callable[[int, int], None]
@@ -195,6 +195,11 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
     if isinstance(_PROOF[0], RuntimeUnreachable):
         raise GradingError(str(_PROOF[0]))
     return _ZYGOTE, _SCRATCH
+
+
+def warm_up(course: Course, settings: RunSettings) -> None:
+    """Start and prove this process's zygote now, before the first job (a warm checker)."""
+    _resources(course, settings)
 
 
 def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:

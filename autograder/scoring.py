@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from autograder.plugin import Job
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the type only: scores are read without the engine (and torch)
+    from autograder.plugin import Job
 
 __all__ = ["UnitScore", "score"]
 
