@@ -143,17 +143,16 @@ class _Server:
                 return self._value(None, {})
             if op == "has_file":
                 return self._value(_has_file(header.get("name")), {})
-            if op == "alias":
-                return self._value(_alias(self._ref(header.get("result")), self._ref(header.get("arg")), *self._args(header, blobs)), {})
-            if op == "grad":
-                return self._value(_grad(self._ref(header.get("result")), [self._ref(t) for t in header.get("wrt", [])],
-                                         *self._args(header, blobs)), {})  # fmt: skip
             if op == "probe":
                 return self._value(_probe(header.get("roots", []), header.get("modules", [])), {})
             target = self.objects[header["id"]] if "id" in header else None
             dctx = protocol.DecodeContext(blobs, handle=self._ref)
             args = [protocol.decode(a, dctx) for a in header.get("args", [])]
             kwargs = {k: protocol.decode(v, dctx) for k, v in header.get("kwargs", {}).items()}
+            if op == "alias":
+                return self._value(_alias(self._ref(header.get("result")), self._ref(header.get("arg")), *args), {})
+            if op == "grad":
+                return self._value(_grad(self._ref(header.get("result")), [self._ref(t) for t in header.get("wrt", [])], *args), {})
             if op == "getattr":
                 return self._value(getattr(target, header["name"]), {})
             if op == "setattr":
@@ -179,10 +178,6 @@ class _Server:
             raise protocol.ProtocolError(f"unknown op {op!r}")
         except BaseException as exc:  # noqa: BLE001 - reported to the trusted side
             return {"ok": False, "error": self._describe(exc)}, []
-
-    def _args(self, header: dict, blobs: list) -> list:
-        dctx = protocol.DecodeContext(blobs, handle=self._ref)
-        return [protocol.decode(a, dctx) for a in header.get("args", [])]
 
     def _import(self) -> Any:
         name = self.spec["module_name"]
