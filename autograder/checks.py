@@ -25,6 +25,7 @@ import pytest
 import torch
 
 from autograder.probes import gradients_through, shares_memory
+from autograder.sandbox.fakegpu import DEVICE_TYPE as FAKE_GPU, is_plain_tensor
 from autograder.sandbox.protocol import facts
 from autograder.remote import Remote
 
@@ -45,7 +46,16 @@ __all__ = [
     "facts",
     "distinct_sizes",
     "expect_tuple",
+    "FAKE_GPU",
+    "is_plain_tensor",
+    "DEVICE_RULE",
 ]
+
+#: what a device check tells a student who hard-coded a device
+DEVICE_RULE = (
+    "every tensor a function makes or returns must be on the device it was asked for "
+    "(its device argument, or the device of its input): never a fixed 'cpu' or 'cuda'"
+)
 
 _TOLERANCES = {  # (rtol, atol), as torch.testing.assert_close uses by default
     torch.float16: (1e-3, 1e-5),
@@ -56,7 +66,7 @@ _TOLERANCES = {  # (rtol, atol), as torch.testing.assert_close uses by default
     torch.complex128: (1e-7, 1e-7),
 }
 # GPU kernels may use other reduction orders and TF32: looser there.
-_DEVICE_SLACK = {"cpu": 1.0, "meta": 1.0, "cuda": 10.0}
+_DEVICE_SLACK = {"cpu": 1.0, "meta": 1.0, FAKE_GPU: 1.0, "cuda": 10.0}
 
 
 def check(
@@ -64,15 +74,17 @@ def check(
     points: float,
     *,
     traps: Sequence[str] = (),
-    meta: bool = False,
+    fakegpu: bool = True,
     timeout: float | None = None,
     mutates: bool | str = False,
 ) -> Callable:
     """Mark a test function as a check worth ``points`` for ``exercise``.
 
     ``traps`` names the misconceptions this check is aimed at (ids from the
-    unit's metadata); ``meta=True`` also runs it on the ``meta`` device, so a
-    hard-coded device fails on machines without a GPU; ``timeout`` overrides
+    unit's metadata). A check that takes the ``device`` fixture runs on every
+    device of the run and also on ``fakegpu``, a second device faked on the
+    CPU with real values, so a hard-coded device fails on machines without a
+    GPU (``fakegpu=False`` opts out, for checks about the CPU itself); ``timeout`` overrides
     the unit's per-call limit in seconds. ``mutates=True`` copies in-place
     changes the submission makes to arguments (values and ``.grad``) back
     onto the check's own objects, for exercises about in-place work
@@ -83,7 +95,7 @@ def check(
     """
     if points < 0:
         raise ValueError("points must not be negative")
-    return pytest.mark.check(exercise=exercise, points=points, traps=tuple(traps), meta=meta, timeout=timeout, mutates=mutates)
+    return pytest.mark.check(exercise=exercise, points=points, traps=tuple(traps), fakegpu=fakegpu, timeout=timeout, mutates=mutates)
 
 
 class CheckFailure(AssertionError):
@@ -120,7 +132,7 @@ def describe(value: Any) -> str:
         return "None"
     if isinstance(value, Remote):
         return f"a {value.remote_type} object"
-    if type(value) is torch.Tensor:
+    if is_plain_tensor(value):
         return f"a {_dtype(value.dtype)} tensor of shape {tuple(value.shape)} on {value.device}"
     if type(value) is np.ndarray:
         return f"a NumPy {value.dtype} array of shape {value.shape}"
@@ -156,7 +168,7 @@ def as_tensor(actual: Any, what: str = "the result") -> torch.Tensor:
     """``actual`` if it is a plain ``torch.Tensor``; otherwise fail saying what it is."""
     if actual is None:
         _todo(what)
-    if type(actual) is torch.Tensor:
+    if is_plain_tensor(actual):
         return actual
     if isinstance(actual, Remote) and actual.is_instance("torch.Tensor"):
         fail(f"{what} is a {actual.remote_type}, a torch.Tensor subclass: return a plain torch.Tensor")
@@ -185,7 +197,7 @@ def expect_tensor(
     if check_dtype and out.dtype != expected.dtype:
         fail(f"{what} has dtype {_dtype(out.dtype)}, expected {_dtype(expected.dtype)}")
     if check_device and out.device != expected.device:
-        fail(f"{what} is on device {out.device}, expected {expected.device}")
+        fail(f"{what} is on device {out.device}, expected {expected.device}: {DEVICE_RULE}")
     if expected.device.type == "meta" or out.device.type == "meta":
         return out
     _compare_values(out.detach(), expected.detach(), what, rtol, atol)

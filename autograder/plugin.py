@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pytest
 import torch
 
-from autograder.checks import CheckFailure, TrapHit
+from autograder.checks import FAKE_GPU, CheckFailure, TrapHit
 from autograder.safetext import printable
 from autograder.remote import ImportFailed, MissingAttribute, Sandbox, SandboxError, StudentError
 from autograder.units import Unit
@@ -101,7 +101,7 @@ class GradingPlugin:
         return self.check_files[Path(node.path).resolve()]
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "check(exercise, points, traps, meta, timeout): a graded check")
+        config.addinivalue_line("markers", "check(exercise, points, traps, fakegpu, timeout, mutates): a graded check")
         config.stash[RUN] = self
         config.pluginmanager.register(Fixtures())
 
@@ -111,7 +111,7 @@ class GradingPlugin:
         metafunc.parametrize("submission", jobs, ids=[j.student for j in jobs], indirect=True, scope="session")
         if "device" in metafunc.fixturenames:
             marker = metafunc.definition.get_closest_marker("check")
-            extra = ["meta"] if marker is not None and marker.kwargs.get("meta") else []
+            extra = [FAKE_GPU] if marker is None or marker.kwargs.get("fakegpu", True) else []
             metafunc.parametrize("device", [*self.devices, *extra])
 
     def reference(self, node: pytest.Item) -> ModuleType:

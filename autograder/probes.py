@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from autograder.remote import Sandbox, SandboxError
+from autograder.sandbox.fakegpu import is_plain_tensor
 
 __all__ = ["shares_memory", "gradients_through"]
 
@@ -69,6 +70,6 @@ def gradients_through(sandbox: Sandbox, value: torch.Tensor, wrt: list[str], gra
         grads = sandbox.gradient(value, wrt, grad_output.detach().cpu())
     except SandboxError:
         return None
-    if not isinstance(grads, tuple) or len(grads) != len(wrt) or any(type(g) is not torch.Tensor for g in grads):
+    if not isinstance(grads, tuple) or len(grads) != len(wrt) or not all(is_plain_tensor(g) for g in grads):
         return None
     return grads

@@ -24,6 +24,7 @@ import torch
 
 from autograder.limits import Limits
 from autograder.sandbox import protocol
+from autograder.sandbox.fakegpu import is_plain_tensor
 from autograder.zygote import Zygote
 
 __all__ = [
@@ -348,7 +349,7 @@ def _apply(original: Any, new: Any, values: bool = True) -> None:
     if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
         if values and original.flags.writeable and original.shape == new.shape:
             original[...] = new
-    elif isinstance(original, torch.Tensor) and type(new) is torch.Tensor:
+    elif isinstance(original, torch.Tensor) and is_plain_tensor(new):
         if original.shape == new.shape and original.dtype == new.dtype and original.device.type != "meta":
             if values:
                 with torch.no_grad():

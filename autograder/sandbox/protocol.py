@@ -5,7 +5,8 @@ the raw blobs that the header lists by length. Values inside the header are
 tagged dicts (``{"t": "int", "v": 3}``); tensors and arrays carry their bytes
 as blobs. Nothing here can execute code: no pickle, no ``torch.load``, no
 ``eval``. The decoder rebuilds only plain Python values, plain
-``torch.Tensor``s and ``numpy.ndarray``s, and checks every field it reads, so
+``torch.Tensor``s (on the CPU, or on the faked ``fakegpu`` device: see
+``fakegpu.py``) and ``numpy.ndarray``s, and checks every field it reads, so
 a hostile sandbox can send wrong bytes but never a foreign type.
 
 Objects that are not values (a Dataset, an ``nn.Module``, a tensor subclass)
@@ -26,6 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+
+from .fakegpu import FakeGPUTensor, is_plain_tensor
 
 __all__ = [
     "DTYPES",
@@ -175,7 +178,7 @@ Extent = tuple[int, int]
 
 def extent(obj: Any) -> Extent | None:
     """The byte range of memory behind a tensor or array, to spot sharing."""
-    if type(obj) in (torch.Tensor, torch.nn.Parameter):
+    if is_plain_tensor(obj):
         if obj.device.type != "cpu":
             return None
         storage = obj.untyped_storage()
@@ -192,7 +195,7 @@ def arrays_in(value: Any, path: str = "") -> list[tuple[str, Any]]:
     Both sides name arguments this way: for memory shared with a result, and
     for in-place changes copied back.
     """
-    if type(value) in (torch.Tensor, torch.nn.Parameter, np.ndarray):
+    if is_plain_tensor(value) or type(value) is np.ndarray:
         return [(path, value)]
     items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else ()
     found: list[tuple[str, Any]] = []
@@ -256,7 +259,7 @@ def encode(value: Any, ctx: EncodeContext, depth: int = 0) -> dict:
         return {"t": "dtype", "v": _dtype_name(value)}
     if kind is torch.device:
         return {"t": "device", "v": str(value)}
-    if kind in (torch.Tensor, torch.nn.Parameter):
+    if kind in (torch.Tensor, torch.nn.Parameter, FakeGPUTensor):
         return _encode_tensor(value, ctx, depth)
     if kind is np.ndarray and value.dtype.name in _NP_DTYPES:
         ctx.blobs.append(memoryview(np.ascontiguousarray(value).reshape(-1)).cast("B"))
@@ -288,7 +291,7 @@ def _encode_tensor(t: torch.Tensor, ctx: EncodeContext, depth: int) -> dict:
         "dtype": _dtype_name(t.dtype),
         "shape": [int(d) for d in t.shape],
         "device": str(t.device),
-        "parameter": type(t) is torch.nn.Parameter,
+        "parameter": isinstance(t, torch.nn.Parameter),
         "requires_grad": bool(t.requires_grad),
         "is_leaf": bool(t.is_leaf),
         "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,

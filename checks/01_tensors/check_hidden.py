@@ -30,7 +30,7 @@ def expect_meta_data(actual, shape: tuple, dtype: torch.dtype, device, what: str
 # ------------------------------------------------------------------ T1 / T2 creation
 
 
-@check("basic_tensors", points=2, meta=True)
+@check("basic_tensors", points=2)
 def test_basic_tensors(student, device, gen):
     rows, cols = distinct_sizes(gen, 2, 2, 10)
     zeros, ones, scratch = expect_tuple(student.basic_tensors(rows, cols, device=device), 3, "basic_tensors")
@@ -39,7 +39,7 @@ def test_basic_tensors(student, device, gen):
     expect_meta_data(scratch, (rows, cols), torch.float64, device, "scratch (torch.empty)")
 
 
-@check("random_images", points=1, meta=True)
+@check("random_images", points=1)
 def test_random_images(student, device, gen):
     n, c, h, w = distinct_sizes(gen, 4, 2, 9)
     out = student.random_images(n, c, h, w, device=torch.device(device))
@@ -90,7 +90,7 @@ def test_add_noise_new_tensor(student, sandbox, gen):
         fail("the result equals x: no noise was added")
 
 
-@check("from_python", points=1, traps=["int64_default"], meta=True)
+@check("from_python", points=1, traps=["int64_default"])
 def test_from_python_vector(student, device, gen):
     k = int(torch.randint(3, 9, (1,), generator=gen))
     scores = [int(v) for v in torch.randint(0, 100, (k,), generator=gen)]
@@ -101,7 +101,7 @@ def test_from_python_vector(student, device, gen):
     expect_tensor(vector, torch.tensor(scores, dtype=torch.float32, device=device), what="vector")
 
 
-@check("from_python", points=1, traps=["tensor_vs_Tensor"], meta=True)
+@check("from_python", points=1, traps=["tensor_vs_Tensor"])
 def test_from_python_scalar(student, device, gen):
     k = int(torch.randint(3, 6, (1,), generator=gen))
     scores = [int(v) for v in torch.randint(0, 100, (k,), generator=gen)]

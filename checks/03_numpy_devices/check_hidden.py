@@ -5,14 +5,13 @@ returned tensor or array in the sandbox and reads the argument back; checks
 that grade in-place work (``mutates=True``) get the submission's changes to
 a tensor or array we pass copied back into ours.
 
-Device handling without a GPU: ``meta=True`` checks also run with
-``device="meta"``. A meta tensor has a shape and a dtype but no data, so a
-tensor created or moved there comes back on ``meta``; one that was created
-on a hard-coded device does not. Converting a meta tensor to NumPy always
-fails, but *where* it fails tells the missing step: ``.cpu()`` /
-``.to("cpu")`` raises "Cannot copy out of meta tensor" (the right path),
-while ``.numpy()`` on a non-CPU tensor raises "can't convert meta device type
-tensor to numpy" (the same error a CUDA tensor gives).
+Device handling without a GPU: every check that takes ``device`` also runs
+on ``fakegpu``, a second device faked on the CPU (see
+``autograder/sandbox/fakegpu.py``). Its tensors hold real values, so a result
+is compared by value; one made on a hard-coded device comes back on the CPU;
+``.numpy()`` refuses a fakegpu tensor with the error a CUDA tensor gives; and
+the sandbox counts the operators run on fakegpu, so a result computed on the
+CPU and only then moved (or, for ``round_trip``, never moved) shows.
 
 ``pick_device`` is graded on the machine's real answer and on the opposite
 kind of machine, imitated by replacing ``torch.cuda.is_available`` inside
@@ -26,7 +25,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, fail, shares_memory, trap
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, fail, shares_memory, trap, is_plain_tensor, FAKE_GPU
 from autograder.remote import SandboxError, StudentError
 
 
@@ -44,7 +43,7 @@ def as_array(actual, what: str) -> np.ndarray:
     """``actual`` if it is a NumPy array; otherwise fail saying what it is."""
     if actual is None:
         fail(f"{what} is None: returned None, the TODO is not done yet (or a return is missing)")
-    if type(actual) is torch.Tensor:
+    if is_plain_tensor(actual):
         fail(f"{what} should be a NumPy array (np.ndarray), got {describe(actual)}: convert it with .numpy()")
     if type(actual) is not np.ndarray:
         fail(f"{what} should be a NumPy array (np.ndarray), got {describe(actual)}")
@@ -72,9 +71,14 @@ def is_cuda_error(exc: StudentError, device) -> bool:
     return torch.device(device).type != "cuda" and re.search(r"cuda|nvidia", exc.detail, re.IGNORECASE) is not None
 
 
-def is_meta_copy_error(exc: StudentError) -> bool:
-    """A meta tensor was copied to the CPU (``.cpu()`` / ``.to("cpu")``): the right path."""
-    return "Cannot copy out of meta tensor" in exc.detail
+def fakegpu_work(sandbox, device, fn, *args):
+    """``fn(*args)`` and whether any operator ran on fakegpu meanwhile (None off fakegpu)."""
+    if torch.device(device).type != FAKE_GPU:
+        return fn(*args), None
+    count = sandbox.get(f"torch.{FAKE_GPU}.activity")
+    before = count()
+    out = fn(*args)
+    return out, count() > before
 
 
 def expect_on_device(out: torch.Tensor, device, what: str, call: str) -> None:
@@ -219,7 +223,7 @@ def test_pick_device(student, sandbox):
 # ------------------------------------------------------------------ N2: creating and moving
 
 
-@check("make_on_device", points=2, traps=["hardcoded_device"], meta=True)
+@check("make_on_device", points=2, traps=["hardcoded_device"])
 def test_make_on_device(student, device, gen):
     rows, cols = distinct_sizes(gen, 2, 2, 9)
     call = f"make_on_device({rows}, {cols}, device={device!r})"
@@ -234,7 +238,7 @@ def test_make_on_device(student, device, gen):
     expect_tensor(out, torch.arange(rows * cols, dtype=torch.float32, device=device).reshape(rows, cols), what=f"the tensor from {call}")
 
 
-@check("move_and_compute", points=2, traps=["hardcoded_device"], meta=True)
+@check("move_and_compute", points=2, traps=["hardcoded_device"])
 def test_move_and_compute(student, device, gen):
     n, k, m = distinct_sizes(gen, 3, 2, 9)
     x = torch.randn(n, k, generator=gen)
@@ -258,7 +262,7 @@ def test_move_and_compute(student, device, gen):
 # ------------------------------------------------------------------ N2: back to NumPy
 
 
-@check("to_numpy", points=1, traps=["numpy_needs_cpu"], meta=True)
+@check("to_numpy", points=1, traps=["numpy_needs_cpu"])
 def test_to_numpy_any_device(student, device, gen):
     m, n = distinct_sizes(gen, 2, 3, 9)
     t = torch.randn(m, n, generator=gen).to(device)
@@ -267,11 +271,7 @@ def test_to_numpy_any_device(student, device, gen):
     except StudentError as exc:
         if is_numpy_device_error(exc):
             trap("numpy_needs_cpu", f"to_numpy of a tensor on {t.device} raised {exc.type}: {exc.detail}")
-        if device == "meta" and is_meta_copy_error(exc):
-            return  # it copied the (data-less) meta tensor to the CPU first: the right path
         raise
-    if device == "meta":
-        fail(f"to_numpy of a meta tensor (no data) returned {describe(out)}: convert with t.detach().cpu().numpy()")
     expect_array(out, t.cpu().numpy().copy(), what=f"to_numpy of a float32 ({m}, {n}) tensor on {t.device}")
 
 
@@ -288,8 +288,8 @@ def test_to_numpy_requires_grad(student, gen):
     expect_array(out, t.detach().numpy().copy(), what=f"to_numpy of a float64 ({m}, {n}) tensor that requires grad")
 
 
-@check("round_trip", points=2, traps=["hardcoded_device", "numpy_needs_cpu"], meta=True)
-def test_round_trip(student, device, gen):
+@check("round_trip", points=2, traps=["hardcoded_device", "numpy_needs_cpu"])
+def test_round_trip(student, sandbox, device, gen):
     n, m = distinct_sizes(gen, 2, 4, 12)
     scale = torch.rand(m, generator=gen) * 4 + 0.5
     shift = torch.randn(m, generator=gen) * 3
@@ -298,15 +298,13 @@ def test_round_trip(student, device, gen):
     expected = (x - x.mean(dim=0)) / x.std(dim=0)
     call = f"round_trip(a, device={device!r})"
     try:
-        out = student.round_trip(a, device)
+        out, worked_there = fakegpu_work(sandbox, device, student.round_trip, a, device)
     except StudentError as exc:
         if is_numpy_device_error(exc):
             trap("numpy_needs_cpu", f"{call} called .numpy() on a tensor still on the device: {exc.type}: {exc.detail}")
         if is_cuda_error(exc, device):
             trap("hardcoded_device", f"{call} reached for CUDA: {exc.type}: {exc.detail}")
-        if device == "meta" and is_meta_copy_error(exc):
-            return  # the data went to meta and was being copied back to the CPU: the right path
         raise
-    if device == "meta":
-        trap("hardcoded_device", f"{call} returned {describe(out)}; on meta there is no data, so the work never happened on the device asked for")
+    if worked_there is False:
+        trap("hardcoded_device", f"{call} returned {describe(out)}, but no operation ran on {device}: move the data there with .to(device), compute there, then come back with .cpu()")
     expect_array(out, expected.cpu().numpy(), what=f"the standardised ({n}, {m}) array from {call}", rtol=1e-5, atol=1e-5)

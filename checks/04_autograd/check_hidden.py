@@ -9,7 +9,7 @@ from the formulas (or by autograd on fresh trusted-side leaves).
 
 import torch
 
-from autograder.checks import as_tensor, check, expect_close, expect_tensor, facts, fail, trap, tolerance
+from autograder.checks import as_tensor, check, expect_close, expect_tensor, facts, fail, trap, tolerance, is_plain_tensor
 from autograder.remote import StudentError
 
 
@@ -22,7 +22,7 @@ def _randn(gen, *shape, dtype=torch.float64, device="cpu", grad=False):
 
 def _close(a, b) -> bool:
     """Whether two tensors of the same shape agree within the dtype's tolerance."""
-    if type(a) is not torch.Tensor or a.shape != b.shape:
+    if not is_plain_tensor(a) or a.shape != b.shape:
         return False
     rtol, atol = tolerance(b.dtype, b.device)
     return torch.allclose(a.detach().to(b.device, b.dtype), b.detach(), rtol=rtol, atol=atol)
@@ -40,7 +40,7 @@ def _pair(out, what):
 # ---------------------------------------------------------------- make_leaf
 
 
-@check("make_leaf", points=2, meta=True)
+@check("make_leaf", points=2)
 def test_make_leaf(student, device, gen):
     values = [round(v, 3) for v in torch.randn(5, generator=gen).tolist()]
     out = as_tensor(student.make_leaf(values, device=device))

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, trap, is_plain_tensor
 from autograder.remote import Remote
 
 F64 = torch.float64
@@ -123,7 +123,7 @@ def ndarray(value, shape, what):
     if value is None:
         fail(f"{what} is None: the TODO is not done yet (or a return is missing)")
     if type(value) is not np.ndarray:
-        fail(f"{what} should be a NumPy array, got {describe(value)}" + (" (stage 1 is NumPy only: no torch)" if type(value) is torch.Tensor else ""))
+        fail(f"{what} should be a NumPy array, got {describe(value)}" + (" (stage 1 is NumPy only: no torch)" if is_plain_tensor(value) else ""))
     if value.shape != shape:
         fail(f"{what} has shape {value.shape}, expected {shape}")
     if value.dtype != np.float64:

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, expect_value, facts, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, expect_value, facts, fail, trap, is_plain_tensor
 from autograder.remote import Remote
 
 MODULE = "torch.nn.modules.module.Module"
@@ -163,7 +163,7 @@ def test_train_step_once(student, sandbox, device, gen):
     model, loss_fn, opt, w, b, x, y = _setup_step(sandbox, gen, device, lr)
     loss0, w1, b1 = sgd_step(w, b, x, y, lr)
     out = student.train_step(model, loss_fn, opt, x, y)
-    if type(out) is torch.Tensor:
+    if is_plain_tensor(out):
         fail(f"train_step returned a tensor {describe(out)}; return loss.item(), a Python float")
     expect_close(out, loss0, what="the loss train_step returned (before the update)", rtol=1e-4, atol=1e-6)
     new_w, new_b = as_tensor(model.weight, "model.weight"), as_tensor(model.bias, "model.bias")

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, fail, trap
+from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, fail, trap, is_plain_tensor
 from autograder.remote import Remote, StudentError
 
 DATA = Path(__file__).resolve().parents[2] / "assignments" / "08_logistic_regression" / "breast_cancer.csv"
@@ -119,7 +119,7 @@ def test_model_forward(student, device, gen):
 # ---------------------------------------------------------------- prepare_labels
 
 
-@check("prepare_labels", points=2, traps=["label_shape"], meta=True)
+@check("prepare_labels", points=2, traps=["label_shape"])
 def test_prepare_labels(student, device, gen):
     y = torch.randint(0, 2, (7,), generator=gen).to(device)
     out = as_tensor(student.prepare_labels(y), "prepare_labels(y) for y (7,) int64")
@@ -208,7 +208,7 @@ def test_accuracy_vector_labels(student, device, gen):
             break
     what = "accuracy(probs (11, 1), labels (11,) int64)"
     out = student.accuracy(probs.to(device), labels.to(device))
-    if type(out) is torch.Tensor:
+    if is_plain_tensor(out):
         fail(f"{what} returned {describe(out)}: return a Python float with .item()")
     if type(out) in (int, float) and abs(out - broadcast) < 1e-6:
         trap("label_shape", f"{what} is {out:.6g}, the mean over an (11, 11) broadcast of (11, 1) predictions against (11,) labels; the accuracy is {right:.6g}")
@@ -221,7 +221,7 @@ def test_accuracy_threshold_column_labels(student, device):
     labels = torch.tensor([[1.0], [1.0], [0.0], [1.0], [0.0], [0.0], [1.0]], device=device)
     what = "accuracy(probs (7, 1), labels (7, 1) float32) with three probabilities of exactly 0.5"
     out = student.accuracy(probs, labels)
-    if type(out) is torch.Tensor:
+    if is_plain_tensor(out):
         fail(f"{what} returned {describe(out)}: return a Python float with .item()")
     if type(out) in (int, float) and abs(out - 3 / 7) < 1e-6:
         fail(f"{what} is 3/7: a probability of exactly 0.5 is predicted as class 1 (probs >= 0.5, not > 0.5); expected 6/7")
@@ -447,6 +447,6 @@ def test_breast_cancer_pipeline(student, sandbox, reference, device, gen):
     if ours < 0.9:
         fail(f"the model classifies only {ours:.1%} of the {len(y_test)} test samples correctly (split with the seed, scaled with the training "
              "statistics, logit >= 0 as class 1); expected at least 90%")
-    if type(reported) is torch.Tensor:
+    if is_plain_tensor(reported):
         fail(f"the accuracy {what} returned is {describe(reported)}: return a Python float with .item()")
     expect_close(reported, ours, what=f"the test accuracy {what} returned (the model's accuracy on the test split is {ours:.4f})", rtol=0.0, atol=0.05)

@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import as_tensor, check, describe, expect_tensor, facts, fail, gradients_through, trap
+from autograder.checks import as_tensor, check, describe, expect_tensor, facts, fail, gradients_through, trap, is_plain_tensor
 from autograder.remote import Remote
 
 MODULE = "torch.nn.modules.module.Module"
@@ -26,7 +26,7 @@ def _randn(gen, *shape, device="cpu", scale=1.0, grad=False):
 
 
 def _close(a, b, rtol=1e-5, atol=1e-5) -> bool:
-    if type(a) is not torch.Tensor or a.shape != b.shape or a.dtype != b.dtype:
+    if not is_plain_tensor(a) or a.shape != b.shape or a.dtype != b.dtype:
         return False
     return torch.allclose(a.detach().to(b.device), b.detach(), rtol=rtol, atol=atol, equal_nan=False)
 
@@ -173,7 +173,7 @@ def test_ce_keeps_graph(student, sandbox, device, gen):
 NAMES = ["cat", "dog", "fish", "bird", "frog"]
 
 
-@check("make_targets", points=2, traps=["onehot_targets"], meta=True)
+@check("make_targets", points=2, traps=["onehot_targets"])
 def test_make_targets(student, device, gen):
     classes = [NAMES[int(i)] for i in torch.randperm(5, generator=gen)]
     idx = torch.randint(0, 5, (7,), generator=gen).tolist()

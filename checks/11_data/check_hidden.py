@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_tensor, expect_value, fail, shares_memory, trap
+from autograder.checks import as_tensor, check, describe, expect_tensor, expect_value, fail, shares_memory, trap, is_plain_tensor
 from autograder.remote import Remote, SandboxError
 
 WINE = Path(__file__).resolve().parents[2] / "assignments" / "11_data" / "wine.csv"
@@ -294,7 +294,7 @@ def test_mul_transform(student, sandbox, gen, device):
     out = as_pair(student.MulTransform(factor)((x, label)), f"MulTransform({factor})((inputs, label))")
     if not torch.equal(x, before):
         trap("transform_mutates", f"MulTransform({factor}) changed the inputs tensor it was given (in place)")
-    if type(out[0]) is torch.Tensor and shares_memory(sandbox, out[0], x, path="0.0"):
+    if is_plain_tensor(out[0]) and shares_memory(sandbox, out[0], x, path="0.0"):
         trap("transform_mutates", "the inputs it returns share memory with the inputs it was given: return a new tensor")
     expect_tensor(out[0], before * factor, what=f"the inputs of MulTransform({factor})((inputs, label))")
     expect_tensor(out[1], label, what=f"the label of MulTransform({factor})((inputs, label)) (unchanged)")
@@ -308,7 +308,7 @@ def test_compose(student, gen, sandbox, device):
     out = student.Compose([tanh, softmax])(x)
     expected = torch.softmax(torch.tanh(x), dim=1)
     backwards = torch.tanh(torch.softmax(x, dim=1))
-    if type(out) is torch.Tensor and out.shape == x.shape and torch.allclose(out, backwards, rtol=1e-4, atol=1e-5):
+    if is_plain_tensor(out) and out.shape == x.shape and torch.allclose(out, backwards, rtol=1e-4, atol=1e-5):
         trap("compose_order", "Compose([nn.Tanh(), nn.Softmax(dim=1)])(x) gave tanh(softmax(x)), expected softmax(tanh(x))")
     expect_tensor(out, expected, what="Compose([nn.Tanh(), nn.Softmax(dim=1)])(x)")
     expect_tensor(student.Compose([])(x), x, what="Compose([])(x) (no transforms: x unchanged)")

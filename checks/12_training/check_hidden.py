@@ -10,12 +10,11 @@ last batch.
 Devices: the checks that use the ``device`` fixture put the model AND the
 data on that device, so only the device checks are about moving batches. A
 missing ``.to(device)`` is caught on a machine without a GPU by building the
-model on the ``meta`` device and handing out CPU batches: any operation that
-mixes a meta parameter with a CPU tensor raises ("Tensor on device meta is
-not on the expected device cpu!"), exactly as a CUDA model does with CPU
-batches. Meta tensors hold no values, so ``loss.item()`` fails there
-("cannot be called on meta tensors"): a training loop that got that far has
-already sent a batch through the model on its device, and passes.
+model on ``fakegpu`` (a second device faked on the CPU, with real values) and
+handing out CPU batches: an operation that mixes a fakegpu parameter with a
+CPU tensor raises "Expected all tensors to be on the same device", exactly as
+a CUDA model does with CPU batches, and the outputs must come back on fakegpu
+with the right values.
 
 Modes: ``train_one_epoch`` must leave the model in training mode even when it
 comes back from an evaluation; ``fit`` is checked through a BatchNorm layer,
@@ -32,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, trap
+from autograder.checks import FAKE_GPU, as_tensor, check, describe, expect_close, expect_tensor, facts, fail, trap, is_plain_tensor
 from autograder.remote import Remote, StudentError
 
 DIGITS = Path(__file__).resolve().parents[2] / "assignments" / "12_training" / "digits.csv"
@@ -108,21 +107,19 @@ def device_error(exc: StudentError) -> bool:
     return exc.type == "RuntimeError" and any(s in exc.detail for s in _DEVICE_ERRORS)
 
 
-def meta_call(fn, *args, what: str):
-    """Call ``fn`` with a model on meta and CPU batches; name the trap on a device error."""
+def device_call(fn, *args, what: str):
+    """Call ``fn`` with a model on fakegpu and CPU batches; name the trap on a device error."""
     try:
         return fn(*args)
     except StudentError as exc:
         if device_error(exc):
-            trap("device_mismatch", f"{what} with the model on 'meta' and CPU batches raised {exc.type}: {exc.detail}; move each batch to the model's device")
-        if exc.type == "NotImplementedError" and "meta" in exc.detail and "copy" in exc.detail.lower():
-            fail(f"{what} tried to copy a tensor off the model's device 'meta' ({exc.detail}): move the batches to the model's device, not the model to the data, and keep the outputs where the model is")
+            trap("device_mismatch", f"{what} with the model on '{FAKE_GPU}' and CPU batches raised {exc.type}: {exc.detail}; move each batch to the model's device")
         raise
 
 
 def conv_tol(device: str) -> dict[str, float]:
     """Tolerances for convolution outputs: cuDNN may run convolutions in TF32 on a GPU."""
-    return {"rtol": 1e-4, "atol": 1e-5} if device in ("cpu", "meta") else {"rtol": 5e-3, "atol": 5e-3}
+    return {"rtol": 1e-4, "atol": 1e-5} if device in ("cpu", FAKE_GPU) else {"rtol": 5e-3, "atol": 5e-3}
 
 
 def read_digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,7 +132,7 @@ def read_digits() -> tuple[torch.Tensor, torch.Tensor]:
 # E3: model_device
 
 
-@check("model_device", points=1, meta=True)
+@check("model_device", points=1)
 def test_model_device(student, sandbox, gen, device):
     model, _ = build(sandbox, gen, [("Linear", (3, 4)), ("ReLU", ()), ("Linear", (4, 5))], device)
     out = student.model_device(model)
@@ -233,7 +230,7 @@ def test_train_one_epoch_updates(student, sandbox, gen, device):
     per_batch = sum(losses) / len(losses)
 
     out = student.train_one_epoch(model, data, loss_fn, opt)
-    if type(out) is torch.Tensor:
+    if is_plain_tensor(out):
         fail(f"train_one_epoch returned a tensor ({describe(out)}): return a Python float (sum of loss.item() * batch size, divided by the number of samples)")
     if type(out) in (int, float) and math.isclose(out, per_batch, rel_tol=1e-5) and not math.isclose(out, per_sample, rel_tol=1e-5):
         fail(f"train_one_epoch returned {out:.6g}, the plain mean of the batch losses; the batches hold {sizes} samples: weight each batch's loss by its size (expected {per_sample:.6g})")
@@ -265,18 +262,19 @@ def test_train_mode_restored(student, sandbox, gen, device):
 
 @check("train_one_epoch", points=1, traps=["device_mismatch"])
 def test_train_one_epoch_device(student, sandbox, gen):
-    model, _ = build(sandbox, gen, [("Linear", (5, 4)), ("ReLU", ()), ("Linear", (4, 3))], "meta")
+    model, local = build(sandbox, gen, [("Linear", (5, 4)), ("ReLU", ()), ("Linear", (4, 3))], FAKE_GPU)
     loss_fn = sandbox.make("torch.nn.CrossEntropyLoss")
     opt = sandbox.make("torch.optim.SGD", model.parameters(), lr=0.1)
     x = torch.randn(10, 5, generator=gen)
     y = torch.randint(0, 3, (10,), generator=gen)
-    data = loader(sandbox, x, y, 4, False)
-    try:
-        meta_call(student.train_one_epoch, model, data, loss_fn, opt, what="train_one_epoch")
-    except StudentError as exc:
-        if "cannot be called on meta tensors" not in exc.detail:
-            raise
-        # .item() of a meta loss: the batch went through the model on its device.
+    device_call(student.train_one_epoch, model, loader(sandbox, x, y, 4, False), loss_fn, opt, what="train_one_epoch")
+    local_opt = torch.optim.SGD(local.parameters(), lr=0.1)
+    for i in range(0, 10, 4):
+        local_opt.zero_grad()
+        nn.functional.cross_entropy(local(x[i : i + 4]), y[i : i + 4]).backward()
+        local_opt.step()
+    for name, p in params(model).items():
+        expect_tensor(p, local.state_dict()[name].to(FAKE_GPU), what=f"{name} after one epoch on {FAKE_GPU}", rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------------
@@ -320,14 +318,13 @@ def test_predict_no_grad(student, sandbox, gen, device):
 
 @check("predict", points=1, traps=["device_mismatch"])
 def test_predict_device(student, sandbox, gen):
-    model, _ = build(sandbox, gen, [("Linear", (5, 4)), ("ReLU", ()), ("Linear", (4, 3))], "meta")
+    model, local = build(sandbox, gen, [("Linear", (5, 4)), ("ReLU", ()), ("Linear", (4, 3))], FAKE_GPU)
     x = torch.randn(14, 5, generator=gen)
     y = torch.randint(0, 3, (14,), generator=gen)
-    out = as_tensor(meta_call(student.predict, model, loader(sandbox, x, y, 4, False), what="predict"), "predict(model, loader)")
-    if tuple(out.shape) != (14, 3):
-        fail(f"predict(model, loader) for 14 samples and 3 classes should have shape (14, 3), got {tuple(out.shape)}")
-    if out.device.type != "meta":
-        fail(f"predict(model, loader) for a model on 'meta' returned outputs on {out.device}: keep them on the model's device")
+    out = device_call(student.predict, model, loader(sandbox, x, y, 4, False), what="predict")
+    with torch.no_grad():
+        expected = local(x).to(FAKE_GPU)
+    expect_tensor(as_tensor(out, "predict(model, loader)").detach(), expected, what=f"predict(model, loader) for a model on {FAKE_GPU}", rtol=1e-4, atol=1e-5)
 
 
 # --------------------------------------------------------------------------
@@ -351,7 +348,7 @@ def test_evaluate_accuracy(student, sandbox, gen, device):
     with torch.no_grad():
         y = _labels_with_accuracy(gen, local(x), 17)
     out = student.evaluate(model, loader(sandbox, x.to(device), y.to(device), 5, True))
-    if type(out) is torch.Tensor:
+    if is_plain_tensor(out):
         fail(f"evaluate returned a tensor ({describe(out)}): return a Python float, correct / total")
     expect_close(out, 17 / 23, what="evaluate(model, loader): accuracy on 23 samples (17 right), shuffled batches of 5", rtol=0, atol=1e-9)
 

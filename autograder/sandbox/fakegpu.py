@@ -1,0 +1,250 @@
+"""``fakegpu``: a second device, faked on the CPU, so device mistakes show on any machine.
+
+A check that runs only on the CPU cannot tell ``torch.zeros(n)`` from
+``torch.zeros(n, device=x.device)``, nor a batch left on the CPU from one
+moved to the model's device. On a laptop there is no GPU to tell them apart,
+and ``meta`` tensors carry no values, so a training loop cannot run on them.
+
+``fakegpu`` is torch's PrivateUse1 backend, renamed, with every operator run
+on the CPU. Its tensors carry real values and behave as a GPU's do where it
+matters for grading: results stay on ``fakegpu:0``; mixing them with CPU
+tensors (other than 0-d ones) raises as CUDA does; ``.numpy()`` refuses them;
+``torch.save`` records their device and ``torch.load`` restores them there
+unless told otherwise with ``map_location``. It lives beside student code (the
+sandbox needs it) and is imported by the trusted side to build the tensors a
+check sends and to rebuild the ones that come back.
+
+A ``fakegpu`` tensor is a ``FakeGPUTensor`` (a wrapper subclass over a CPU
+tensor, as torch's own FakeTensor is over a meta one); :func:`is_plain_tensor`
+is how the protocol and the checks accept it as an ordinary tensor.
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Callable
+
+import torch
+from torch.utils._pytree import tree_leaves, tree_map
+
+__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor", "is_fake"]
+
+DEVICE_TYPE = "fakegpu"
+_CPU = torch.device("cpu")
+
+_aten = torch.ops.aten
+# Operators that move data between devices, or index a GPU tensor with CPU
+# indices: CUDA accepts a CPU operand in these.
+_CROSSING = {
+    _aten._to_copy.default,
+    _aten.copy_.default,
+    _aten._copy_from.default,
+    _aten._copy_from_and_resize.default,
+    _aten.index.Tensor,
+    _aten.index_put_.default,
+    _aten.index_put.default,
+    _aten._index_put_impl_.default,
+}
+
+
+class FakeGPUTensor(torch.Tensor):
+    """A tensor that says it is on ``fakegpu:0`` and keeps its values in a CPU tensor."""
+
+    _data: torch.Tensor
+    __slots__ = ["_data"]
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    @staticmethod
+    def __new__(cls, data: torch.Tensor, requires_grad: bool = False) -> "FakeGPUTensor":
+        out = torch.Tensor._make_wrapper_subclass(
+            cls, data.size(), strides=data.stride(), storage_offset=data.storage_offset(),
+            dtype=data.dtype, layout=data.layout, device=torch.device(DEVICE_TYPE, 0), requires_grad=requires_grad,
+        )
+        out._data = data
+        return out
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        inner = repr(self._data.detach())
+        return inner[:-1] + f", device='{DEVICE_TYPE}:0')" if inner.endswith(")") else inner
+
+    def numpy(self, *, force: bool = False) -> Any:
+        if force:
+            return self.detach().cpu().numpy()
+        raise TypeError(f"can't convert {DEVICE_TYPE}:0 device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        # Saved as its CPU values plus a one-byte marker storage tagged with
+        # the device: torch.load passes the marker through map_location, so a
+        # checkpoint comes back on fakegpu unless map_location moves it (as a
+        # CUDA checkpoint does).
+        marker = torch.UntypedStorage(1)
+        _SAVING[marker._cdata] = marker
+        return (_rebuild, (self.detach()._data.clone(), bool(self.requires_grad), marker))
+
+    @classmethod
+    def __torch_dispatch__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        return _run(func, args, kwargs or {})
+
+
+_SAVING: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # markers of tensors being saved
+_LOADED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # markers torch.load left on fakegpu
+
+
+def _rebuild(data: torch.Tensor, requires_grad: bool, marker: Any) -> torch.Tensor:
+    if _LOADED.pop(_cdata(marker), None) is not None:
+        data = data.to(DEVICE_TYPE)
+    return data.requires_grad_(requires_grad) if requires_grad else data
+
+
+def _tag(storage: Any) -> str | None:
+    return f"{DEVICE_TYPE}:0" if _cdata(storage) in _SAVING else None
+
+
+def _restore(storage: Any, location: str) -> Any:
+    if not location.startswith(DEVICE_TYPE):
+        return None
+    untyped = getattr(storage, "_untyped_storage", storage)
+    _LOADED[untyped._cdata] = untyped
+    return storage
+
+
+def _cdata(storage: Any) -> int | None:
+    return getattr(getattr(storage, "_untyped_storage", storage), "_cdata", None)
+
+
+def is_fake(x: Any) -> bool:
+    return type(x) is FakeGPUTensor
+
+
+def is_plain_tensor(x: Any) -> bool:
+    """A tensor the protocol sends as values: a plain tensor, a Parameter, or a fakegpu one."""
+    return type(x) in (torch.Tensor, torch.nn.Parameter, FakeGPUTensor)
+
+
+def _is_fake_device(d: Any) -> bool:
+    if isinstance(d, torch.device):
+        return d.type == DEVICE_TYPE
+    return isinstance(d, str) and d.split(":")[0] == DEVICE_TYPE
+
+
+_activity = [0]  # operators run on fakegpu in this process
+
+
+def _run(func: Any, args: tuple, kwargs: dict) -> Any:
+    _activity[0] += 1
+    leaves = tree_leaves((args, kwargs))
+    fakes = [x for x in leaves if type(x) is FakeGPUTensor]
+    if fakes and func not in _CROSSING:
+        for x in leaves:
+            if isinstance(x, torch.Tensor) and type(x) is not FakeGPUTensor and x.device.type != DEVICE_TYPE and x.dim() > 0:
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two devices, "
+                    f"{DEVICE_TYPE}:0 and {x.device}! (in {func.__name__})"
+                )
+    target = kwargs.get("device")
+    on_fake = _is_fake_device(target) if target is not None else bool(fakes)
+
+    def unwrap(x: Any) -> Any:
+        if type(x) is FakeGPUTensor:
+            return x._data
+        if _is_fake_device(x):
+            return _CPU
+        return x
+
+    out = func(*tree_map(unwrap, args), **tree_map(unwrap, kwargs))
+    # in place and out=: the caller's own tensor is the result
+    mine = {id(x._data): x for x in fakes}
+
+    def wrap(r: Any) -> Any:
+        if type(r) is not torch.Tensor:
+            return r
+        if id(r) in mine:
+            return mine[id(r)]
+        return FakeGPUTensor(r) if on_fake else r
+
+    return tree_map(wrap, out)
+
+
+def _factory(op: Any, *args: Any, **kwargs: Any) -> Any:
+    """Operators that reach the fakegpu backend itself: factories such as ``torch.zeros(device="fakegpu")``."""
+    return _run(op, args, kwargs)
+
+
+def _from_data(make: Callable, name: str) -> Callable:
+    """``torch.tensor`` and its kin, able to build straight onto fakegpu.
+
+    Building from Python data runs torch's copy with Python dispatch off,
+    which a Python backend cannot serve; the data goes to the CPU first here.
+    """
+
+    @functools.wraps(make)
+    def build(data: Any, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if not _is_fake_device(kwargs.get("device")):
+            return make(data, *args, **kwargs)
+        device, requires_grad = kwargs.pop("device"), kwargs.pop("requires_grad", False)
+        out = make(data, *args, **kwargs).to(device)
+        return out.requires_grad_(True) if requires_grad else out
+
+    build.__qualname__ = name
+    return build
+
+
+def _new_tensor(make: Callable) -> Callable:
+    @functools.wraps(make)
+    def new_tensor(self: torch.Tensor, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False, **kwargs: Any) -> torch.Tensor:
+        device = self.device if device is None else device
+        if not _is_fake_device(device):
+            return make(self, data, dtype=dtype, device=device, requires_grad=requires_grad, **kwargs)
+        return torch.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
+
+    return new_tensor
+
+
+class _Backend:
+    """``torch.fakegpu``: what torch asks of a device module, and a work counter."""
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def is_available(self) -> bool:
+        return True
+
+    def current_device(self) -> int:
+        return 0
+
+    def device_count(self) -> int:
+        return 1
+
+    def _is_in_bad_fork(self) -> bool:
+        return False
+
+    def manual_seed_all(self, seed: int) -> None:
+        pass  # fakegpu draws from the CPU generator
+
+    def activity(self) -> int:
+        """How many operators have run on fakegpu in this process: a check can
+        tell work done on the device from work done on the CPU and moved."""
+        return _activity[0]
+
+
+@functools.cache
+def install() -> None:
+    """Register the ``fakegpu`` device in this process (once; cheap)."""
+    from torch.utils.backend_registration import _setup_privateuseone_for_python_backend
+
+    _setup_privateuseone_for_python_backend(DEVICE_TYPE, backend_module=_Backend())
+    lib = torch.library.Library("_", "IMPL")
+    lib.fallback(_factory, dispatch_key="PrivateUse1")
+    install.library = lib  # kept alive: the registration lasts as long as the Library object
+    torch.serialization.add_safe_globals([_rebuild])
+    torch.serialization.register_package(5, _tag, _restore)
+    for name in ("tensor", "as_tensor", "asarray"):
+        setattr(torch, name, _from_data(getattr(torch, name), f"torch.{name}"))
+    torch.Tensor.new_tensor = _new_tensor(torch.Tensor.new_tensor)
+
+
+install()
