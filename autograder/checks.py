@@ -47,6 +47,7 @@ __all__ = [
     "distinct_sizes",
     "expect_tuple",
     "FAKE_GPU",
+    "device_work",
     "is_plain_tensor",
     "DEVICE_RULE",
 ]
@@ -108,6 +109,20 @@ class TrapHit(CheckFailure):
     def __init__(self, trap_id: str, detail: str = "") -> None:
         self.trap_id, self.detail = trap_id, detail
         super().__init__(f"trap {trap_id}: {detail}".rstrip(": "))
+
+
+def device_work(sandbox: Any, fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, int]:
+    """``fn(*args, **kwargs)`` and how many operators ran on fakegpu in the sandbox meanwhile.
+
+    For exercises whose result leaves the device (a Python float, a NumPy
+    array): on fakegpu, zero means the work was done on the CPU. Moving
+    fakegpu arguments in and results out counts too, so pass CPU data and
+    call it with ``device=FAKE_GPU``.
+    """
+    count = sandbox.get(f"torch.{FAKE_GPU}.activity")
+    before = count()
+    out = fn(*args, **kwargs)
+    return out, count() - before
 
 
 def fail(message: str) -> NoReturn:

@@ -258,6 +258,51 @@ class _Compare(_Site):
         return updated
 
 
+class _Condition(_Site):
+    """``if c:`` -> ``if not c:``, ``is None`` <-> ``is not None``: a test read the wrong way round."""
+
+    def leave_If(self, original, updated):
+        if self.hit():
+            return updated.with_changes(test=cst.UnaryOperation(cst.Not(), _parenthesized(updated.test)))
+        return updated
+
+    def leave_ComparisonTarget(self, original, updated):
+        swap = {cst.Is: cst.IsNot, cst.IsNot: cst.Is}.get(type(updated.operator))
+        if swap is not None and self.hit():
+            return updated.with_changes(operator=swap())
+        return updated
+
+
+def _parenthesized(expr: cst.BaseExpression) -> cst.BaseExpression:
+    simple = isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))
+    return expr if simple else expr.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+class _Reversed(_Site):
+    """``for t in seq:`` -> ``for t in reversed(seq):``: steps applied in the wrong order (transforms, layers)."""
+
+    def leave_For(self, original, updated):
+        # not a range (a counted loop) nor a loader (not reversible): an ordered sequence of steps
+        if isinstance(updated.iter, (cst.Name, cst.Attribute)) and "loader" not in _dotted(updated.iter) and self.hit():
+            return updated.with_changes(iter=cst.Call(cst.Name("reversed"), [cst.Arg(updated.iter)]))
+        return updated
+
+
+class _Rounding(_Site):
+    """``ceil`` <-> ``floor``, ``a // b`` -> ``a / b``: a count rounded the wrong way (batches per epoch)."""
+
+    def leave_Call(self, original, updated):
+        name = _attr_name(updated)
+        if name in ("ceil", "floor") and self.hit():
+            return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("floor" if name == "ceil" else "ceil")))
+        return updated
+
+    def leave_BinaryOperation(self, original, updated):
+        if isinstance(updated.operator, cst.FloorDivide) and self.hit():
+            return updated.with_changes(operator=cst.Divide())
+        return updated
+
+
 def _keyword_dropped(call: cst.Call) -> cst.BaseExpression | None:
     """One keyword argument left out: an argument ignored (``dtype=``, ``shuffle=``, ``reduction=``...)."""
     for i, arg in enumerate(call.args):
@@ -287,6 +332,9 @@ OPERATORS: dict[str, type[_Site]] = {
     "flag_flipped": _Bool,
     "boundary_moved": _Compare,
     "argument_dropped": _call_op(_keyword_dropped),
+    "condition_negated": _Condition,
+    "order_reversed": _Reversed,
+    "rounding_swapped": _Rounding,
     "conversion_dropped": _call_op(_drop_method({"float", "long", "double", "item", "numpy", "tolist", "squeeze", "unsqueeze", "t"})),
 }
 

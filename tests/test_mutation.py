@@ -38,7 +38,7 @@ def test_mutants_are_graded_killed_equivalent_or_survived(tmp_path):
     unit = doc["units"]["01_toy"]
     assert unit["mutants"] == len(made) and unit["equivalent"] == 1
     assert unit["killed"] + unit["equivalent"] + len(unit["survived"]) == unit["mutants"]
-    assert unit["killed"] >= 2  # a hard-coded device (caught on meta), a dropped dtype
+    assert unit["killed"] >= 2  # a hard-coded device (caught on fakegpu), a dropped dtype
     for s in unit["survived"]:
         assert s["diff"] and s["id"].count(":") == 2
     assert done.returncode == 1  # fewer than 20 mutants: the toy unit cannot pass the bar

@@ -9,7 +9,7 @@ import torch
 from autograder.checks import as_tensor, check, expect_tensor, expect_value, facts, fail, trap
 
 
-@check("basic_tensors", points=2, meta=True)
+@check("basic_tensors", points=2)
 def test_basic_tensors(student, device):
     zeros, ones, scratch = student.basic_tensors(3, 4, device=device)
     expect_tensor(zeros, torch.zeros(3, 4, device=device), what="zeros")
@@ -21,7 +21,7 @@ def test_basic_tensors(student, device):
         fail(f"scratch is on {scratch.device}, expected {device}")
 
 
-@check("from_python", points=1, traps=["int64_default"], meta=True)
+@check("from_python", points=1, traps=["int64_default"])
 def test_from_python_vector(student, device):
     vector, _ = student.from_python([7, 3, 9], 5, device=device)
     vector = as_tensor(vector, "vector")

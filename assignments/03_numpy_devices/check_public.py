@@ -1,8 +1,9 @@
 """Public checks for unit 03_numpy_devices: a few of the cases the grader tries.
 
 Run them with `torchgrade check`. Passing them does not guarantee full
-marks: the hidden checks try more sizes, dtypes and devices (including the
-data-less ``meta`` device, so a hard-coded "cpu" fails even without a GPU).
+marks: the hidden checks try more sizes, dtypes and devices (including
+``fakegpu``, a second device imitated on the CPU, so a hard-coded "cpu" fails
+even without a GPU).
 """
 
 import numpy as np
@@ -31,7 +32,7 @@ def test_pick_device_type(student):
         fail(f"pick_device(False) should return torch.device('cpu'), got {got!r}")
 
 
-@check("make_on_device", points=1, traps=["hardcoded_device"], meta=True)
+@check("make_on_device", points=1, traps=["hardcoded_device"])
 def test_make_on_device(student, device):
     out = as_tensor(student.make_on_device(3, 4, device=device), "the tensor")
     if out.device != torch.empty(0, device=device).device:

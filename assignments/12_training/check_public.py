@@ -1,7 +1,7 @@
 """Public checks for unit 12 (training): run them with `torchgrade check 12_training`.
 
 The hidden checks that grade your work use other models, other data, other
-batch sizes, run on every device the grader has (and on "meta"), and train
+batch sizes, run on every device the grader has (and on "fakegpu", a second device it imitates on the CPU), and train
 the CNN on the digits.
 """
 
@@ -24,7 +24,7 @@ def _loader(sandbox, x, y, batch_size, shuffle=False):
     return sandbox.make("torch.utils.data.DataLoader", ds, batch_size=batch_size, shuffle=shuffle)
 
 
-@check("model_device", points=1, meta=True)
+@check("model_device", points=1)
 def test_model_device(student, sandbox, device):
     model = sandbox.make("torch.nn.Linear", 3, 2, device=device)
     out = student.model_device(model)

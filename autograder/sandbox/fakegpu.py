@@ -28,7 +28,7 @@ from typing import Any, Callable
 import torch
 from torch.utils._pytree import tree_leaves, tree_map
 
-__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor", "is_fake"]
+__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor"]
 
 DEVICE_TYPE = "fakegpu"
 _CPU = torch.device("cpu")
@@ -100,6 +100,9 @@ def _rebuild(data: torch.Tensor, requires_grad: bool, marker: Any) -> torch.Tens
     return data.requires_grad_(requires_grad) if requires_grad else data
 
 
+_rebuild.__module__ = f"torch.{DEVICE_TYPE}"
+
+
 def _tag(storage: Any) -> str | None:
     return f"{DEVICE_TYPE}:0" if _cdata(storage) in _SAVING else None
 
@@ -107,6 +110,12 @@ def _tag(storage: Any) -> str | None:
 def _restore(storage: Any, location: str) -> Any:
     if not location.startswith(DEVICE_TYPE):
         return None
+    if not _available[0]:
+        raise RuntimeError(
+            f"Attempting to deserialize object on a {DEVICE_TYPE} device but torch.{DEVICE_TYPE}.is_available() is False. "
+            "If you are running on a CPU-only machine, please use torch.load with map_location=torch.device('cpu') "
+            "to map your storages to the CPU."
+        )
     untyped = getattr(storage, "_untyped_storage", storage)
     _LOADED[untyped._cdata] = untyped
     return storage
@@ -114,10 +123,6 @@ def _restore(storage: Any, location: str) -> Any:
 
 def _cdata(storage: Any) -> int | None:
     return getattr(getattr(storage, "_untyped_storage", storage), "_cdata", None)
-
-
-def is_fake(x: Any) -> bool:
-    return type(x) is FakeGPUTensor
 
 
 def is_plain_tensor(x: Any) -> bool:
@@ -132,6 +137,7 @@ def _is_fake_device(d: Any) -> bool:
 
 
 _activity = [0]  # operators run on fakegpu in this process
+_available = [True]  # False: play a machine without this device, for torch.load
 
 
 def _run(func: Any, args: tuple, kwargs: dict) -> Any:
@@ -139,8 +145,11 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
     leaves = tree_leaves((args, kwargs))
     fakes = [x for x in leaves if type(x) is FakeGPUTensor]
     if fakes and func not in _CROSSING:
+        # As on CUDA: a 0-d CPU tensor may join in as a scalar, but never be
+        # written to, and no other CPU tensor may take part.
+        written = _written(func, args, kwargs)
         for x in leaves:
-            if isinstance(x, torch.Tensor) and type(x) is not FakeGPUTensor and x.device.type != DEVICE_TYPE and x.dim() > 0:
+            if isinstance(x, torch.Tensor) and type(x) is not FakeGPUTensor and (x.dim() > 0 or any(x is w for w in written)):
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two devices, "
                     f"{DEVICE_TYPE}:0 and {x.device}! (in {func.__name__})"
@@ -167,6 +176,16 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
         return FakeGPUTensor(r) if on_fake else r
 
     return tree_map(wrap, out)
+
+
+def _written(func: Any, args: tuple, kwargs: dict) -> list:
+    """The arguments an operator writes to (self of an in-place op, out=)."""
+    found = []
+    for i, arg in enumerate(func._schema.arguments):
+        if arg.alias_info is not None and arg.alias_info.is_write:
+            value = args[i] if i < len(args) and not arg.kwarg_only else kwargs.get(arg.name)
+            found += [v for v in tree_leaves(value) if isinstance(v, torch.Tensor)]
+    return found
 
 
 def _factory(op: Any, *args: Any, **kwargs: Any) -> Any:
@@ -211,7 +230,12 @@ class _Backend:
         return True
 
     def is_available(self) -> bool:
-        return True
+        return _available[0]
+
+    def set_available(self, available: bool) -> None:
+        """``False`` plays a machine without the device: a checkpoint saved
+        there loads only through ``map_location``, as a CUDA one on a laptop."""
+        _available[0] = bool(available)
 
     def current_device(self) -> int:
         return 0
@@ -229,6 +253,10 @@ class _Backend:
         """How many operators have run on fakegpu in this process: a check can
         tell work done on the device from work done on the CPU and moved."""
         return _activity[0]
+
+    # torch.save names the rebuild function by its module: the same name on
+    # the trusted side and in the sandbox, where this package is renamed.
+    _rebuild = staticmethod(_rebuild)
 
 
 @functools.cache

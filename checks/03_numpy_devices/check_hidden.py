@@ -25,7 +25,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, fail, shares_memory, trap, is_plain_tensor, FAKE_GPU
+from autograder.checks import distinct_sizes, expect_tuple, as_tensor, check, describe, expect_tensor, fail, shares_memory, trap, is_plain_tensor, FAKE_GPU, device_work
 from autograder.remote import SandboxError, StudentError
 
 
@@ -69,16 +69,6 @@ def is_numpy_device_error(exc: StudentError) -> bool:
 def is_cuda_error(exc: StudentError, device) -> bool:
     """The code reached for CUDA although ``device`` is not a CUDA device."""
     return torch.device(device).type != "cuda" and re.search(r"cuda|nvidia", exc.detail, re.IGNORECASE) is not None
-
-
-def fakegpu_work(sandbox, device, fn, *args):
-    """``fn(*args)`` and whether any operator ran on fakegpu meanwhile (None off fakegpu)."""
-    if torch.device(device).type != FAKE_GPU:
-        return fn(*args), None
-    count = sandbox.get(f"torch.{FAKE_GPU}.activity")
-    before = count()
-    out = fn(*args)
-    return out, count() > before
 
 
 def expect_on_device(out: torch.Tensor, device, what: str, call: str) -> None:
@@ -298,13 +288,13 @@ def test_round_trip(student, sandbox, device, gen):
     expected = (x - x.mean(dim=0)) / x.std(dim=0)
     call = f"round_trip(a, device={device!r})"
     try:
-        out, worked_there = fakegpu_work(sandbox, device, student.round_trip, a, device)
+        out, ops = device_work(sandbox, student.round_trip, a, device)
     except StudentError as exc:
         if is_numpy_device_error(exc):
             trap("numpy_needs_cpu", f"{call} called .numpy() on a tensor still on the device: {exc.type}: {exc.detail}")
         if is_cuda_error(exc, device):
             trap("hardcoded_device", f"{call} reached for CUDA: {exc.type}: {exc.detail}")
         raise
-    if worked_there is False:
+    if torch.device(device).type == FAKE_GPU and not ops:
         trap("hardcoded_device", f"{call} returned {describe(out)}, but no operation ran on {device}: move the data there with .to(device), compute there, then come back with .cpu()")
     expect_array(out, expected.cpu().numpy(), what=f"the standardised ({n}, {m}) array from {call}", rtol=1e-5, atol=1e-5)

@@ -9,7 +9,7 @@ from the formulas (or by autograd on fresh trusted-side leaves).
 
 import torch
 
-from autograder.checks import as_tensor, check, expect_close, expect_tensor, facts, fail, trap, tolerance, is_plain_tensor
+from autograder.checks import as_tensor, check, expect_close, expect_tensor, facts, fail, trap, tolerance, is_plain_tensor, FAKE_GPU, DEVICE_RULE, device_work
 from autograder.remote import StudentError
 
 
@@ -64,11 +64,15 @@ def test_seed_example(student, device):
 
 
 @check("seed_derivative", points=1)
-def test_seed_derivative_random(student, device, gen):
-    x0 = round(float(torch.empty(()).uniform_(-5.0, 5.0, generator=gen)), 4)
-    y, d = _pair(student.seed_derivative(x0, device=device), f"seed_derivative({x0})")
-    expect_close(y, x0**2 + 3 * x0 + 5, what=f"y at x = {x0}")
-    expect_close(d, 2 * x0 + 3, what=f"dy/dx at x = {x0}")
+def test_seed_derivative_random(student, sandbox, device, gen):
+    x0 = round(float(torch.empty(()).uniform_(-5.0, 5.0, generator=gen)), 4) + 1e-9  # not exact in float32
+    pair, ops = device_work(sandbox, student.seed_derivative, x0, device=device)
+    y, d = _pair(pair, f"seed_derivative({x0})")
+    # float64 throughout agrees to ~1e-15; float32 anywhere is off by ~1e-8
+    expect_close(y, x0**2 + 3 * x0 + 5, what=f"y at x = {x0} (x is a float64 tensor)", rtol=1e-12, atol=1e-12)
+    expect_close(d, 2 * x0 + 3, what=f"dy/dx at x = {x0} (x is a float64 tensor)", rtol=1e-12, atol=1e-12)
+    if torch.device(device).type == FAKE_GPU and not ops:
+        fail(f"seed_derivative({x0}, device={device!r}) ran no operation on {device}: make x with device=device. {DEVICE_RULE}")
 
 
 # ---------------------------------------------------------------- intermediate_grad

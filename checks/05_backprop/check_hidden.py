@@ -11,7 +11,7 @@ here, falling losses and the least-squares weight at the end.
 
 import torch
 
-from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, shares_memory, trap, is_plain_tensor
+from autograder.checks import as_tensor, check, describe, expect_close, expect_tensor, facts, fail, shares_memory, trap, is_plain_tensor, FAKE_GPU, DEVICE_RULE, device_work
 from autograder.remote import StudentError
 
 N, D = 5, 3  # points and features: distinct sizes, so a swapped axis shows
@@ -213,9 +213,11 @@ def test_seed_numbers(student, device):
 
 
 @check("seed_example", points=1)
-def test_seed_random(student, device, gen):
+def test_seed_random(student, sandbox, device, gen):
     w0 = round(float(torch.empty(()).uniform_(-3.0, 1.5, generator=gen)), 3)
-    loss, grad = _seed_pair(student, w0, device)
+    (loss, grad), ops = device_work(sandbox, _seed_pair, student, w0, device)
+    if torch.device(device).type == FAKE_GPU and not ops:
+        fail(f"seed_example({w0}, device={device!r}) ran no operation on {device}: make x, y and w with device=device. {DEVICE_RULE}")
     # mean((w0 - 2)**2 * x**2) with mean(x**2) = 30 / 4 = 7.5; the gradient is 2 * 7.5 * (w0 - 2)
     expect_close(loss, 7.5 * (w0 - 2) ** 2, what=f"the loss at w = {w0}", rtol=1e-5, atol=1e-5)
     expect_close(grad, 15.0 * (w0 - 2), what=f"dLoss/dw at w = {w0}", rtol=1e-5, atol=1e-5)

@@ -18,7 +18,7 @@ from autograder.remote import Remote
 
 F64 = torch.float64
 LINEAR = "torch.nn.modules.linear.Linear"
-RTOL, ATOL = 1e-7, 1e-10  # float64 trajectories agree to ~1e-13; every trap is off by > 1e-3
+RTOL, ATOL = 1e-9, 1e-10  # float64 trajectories agree to ~1e-13; float32 anywhere is off by ~1e-8; every trap by > 1e-3
 LR = 0.05
 STEPS = 12
 
@@ -282,7 +282,7 @@ def one_step(student_fn, gen, device, stage, linear=False):
         fail(f"{stage}: the first loss is {float(losses[0]):.6g}, not the loss at (w0, b0), {right_l[0]:.6g}: copy w0 and b0 into the "
              "layer's weight and bias before training, and compare model(x) (N, 1) with y.reshape(-1, 1)")
     expect_tensor(losses, torch.tensor(right_l, dtype=F64), what=f"{stage}: the loss at the start (before the update)", rtol=RTOL, atol=ATOL)
-    if close(w, problem[2]) and close(b, torch.tensor(problem[3])):
+    if close(w, problem[2]) and close(b, torch.tensor(problem[3], dtype=F64)):
         trap("step_order", f"{stage}: after one step the weights have not moved: the update ran with no gradient "
              "(step before backward, or the gradient zeroed between backward and the update)")
     expect_tensor(w.to("cpu", F64), right_w, what=f"{stage}: w after one step, w0 - lr * dL/dw", rtol=RTOL, atol=ATOL)

@@ -449,4 +449,6 @@ def test_breast_cancer_pipeline(student, sandbox, reference, device, gen):
              "statistics, logit >= 0 as class 1); expected at least 90%")
     if is_plain_tensor(reported):
         fail(f"the accuracy {what} returned is {describe(reported)}: return a Python float with .item()")
-    expect_close(reported, ours, what=f"the test accuracy {what} returned (the model's accuracy on the test split is {ours:.4f})", rtol=0.0, atol=0.05)
+    # the same model on the same split: equal, but for one probability that rounds to 0.5 (a sample's worth)
+    expect_close(reported, ours, what=f"the test accuracy {what} returned (the model's accuracy on the test split is {ours:.4f}: "
+                 "read every sample, split with the seed, and measure on the test part)", rtol=0.0, atol=1.01 / len(y_test))

@@ -466,6 +466,30 @@ def test_load_model_from_file(student, sandbox, reference, gen, device):
     expect_tensor(as_tensor(loaded(x.to(device)), "loaded(x)").detach(), expected.to(device), what="the loaded model's outputs", **conv_tol(device))
 
 
+@check("load_model", points=1, fakegpu=False)
+def test_load_model_gpu_checkpoint(student, sandbox, reference, gen):
+    """A checkpoint saved on a GPU, loaded on a machine without one: only map_location gets it there."""
+    local = reference.SmallCNN(4)
+    with torch.no_grad():
+        for p in local.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.4)
+    saved = io.BytesIO()
+    torch.save({k: v.to(FAKE_GPU) for k, v in local.state_dict().items()}, saved)
+    sandbox.put_file("gpu_cnn.pt", saved.getvalue())
+    set_available = sandbox.get(f"torch.{FAKE_GPU}.set_available")
+    set_available(False)
+    try:
+        loaded = student.load_model("gpu_cnn.pt", 4, "cpu")
+    except StudentError as exc:
+        if "map_location" in exc.detail:
+            fail(f"load_model('gpu_cnn.pt', 4, 'cpu') of a checkpoint saved on a GPU ({FAKE_GPU}), on a machine without one, raised "
+                 f"{exc.type}: {exc.detail[:200]}; load with map_location=device so the tensors land on the device asked for")  # fmt: skip
+        raise
+    finally:
+        set_available(True)
+    _expect_loaded(module(loaded, "load_model('gpu_cnn.pt', 4, 'cpu')"), dict(local.named_parameters()), "cpu", "the model loaded from a GPU checkpoint")
+
+
 @check("load_model", points=1)
 def test_load_model_round_trip(student, sandbox, device):
     original = module(student.SmallCNN(6), "SmallCNN(6)").to(device)
