@@ -424,7 +424,7 @@ def test_train_accuracy(student, device, gen):
 # ---------------------------------------------------------------- breast_cancer_accuracy
 
 
-@check("breast_cancer_accuracy", points=3, traps=["label_shape", "sigmoid_twice"])
+@check("breast_cancer_accuracy", points=3, traps=["label_shape", "sigmoid_twice", "scaler_leak"])
 def test_breast_cancer_pipeline(student, sandbox, reference, device, gen):
     header, *rows = DATA.read_text().splitlines()
     n = int(torch.randint(400, len(rows) + 1, (1,), generator=gen))
@@ -438,8 +438,8 @@ def test_breast_cancer_pipeline(student, sandbox, reference, device, gen):
     model, reported = tuple_of(calling(lambda: student.breast_cancer_accuracy("breast_cancer.csv", fraction, seed, 0.5, 300, device), what), 2, what)
     model = module(model, f"the model {what} returned")
 
-    x_train, x_test, _, y_test = reference.train_test_split(x, y, fraction, seed)
-    _, x_test = reference.standardize(x_train, x_test)
+    raw_train, raw_test, y_train, y_test = reference.train_test_split(x, y, fraction, seed)
+    x_train, x_test = reference.standardize(raw_train, raw_test)
     out = _logits(model, x_test.to(device), "model(x_test)").cpu()
     if outputs_in_unit_interval(out):
         trap("sigmoid_twice", sigmoid_model_message("the model's outputs on the test set"))
@@ -447,6 +447,17 @@ def test_breast_cancer_pipeline(student, sandbox, reference, device, gen):
     if ours < 0.9:
         fail(f"the model classifies only {ours:.1%} of the {len(y_test)} test samples correctly (split with the seed, scaled with the training "
              "statistics, logit >= 0 as class 1); expected at least 90%")
+    # Training from zeros on the full batch is deterministic: the weights tell which samples it saw.
+    expected, _ = reference.train_classifier(x_train, y_train, 0.5, 300)
+    mean, std = reference.fit_scaler(torch.cat([raw_train, raw_test]))
+    leaky, _ = reference.train_classifier((raw_train - mean) / std, y_train, 0.5, 300)
+    weight = as_tensor(model.weight, "the model's weight").detach().cpu()
+    if torch.allclose(weight, leaky.weight.detach(), rtol=1e-3, atol=1e-4):
+        trap("scaler_leak", "the model was trained on features scaled with the statistics of train and test together: fit the scaler on x_train only")
+    for name, value in expected.state_dict().items():
+        expect_tensor(as_tensor(getattr(model, name), f"the model's {name}").detach(), value.to(device),
+                      what=f"the model's {name} (logistic regression from zeros on the training split of every sample, "
+                           "standardized with the training statistics)", rtol=1e-3, atol=1e-4)  # fmt: skip
     if is_plain_tensor(reported):
         fail(f"the accuracy {what} returned is {describe(reported)}: return a Python float with .item()")
     # the same model on the same split: equal, but for one probability that rounds to 0.5 (a sample's worth)
