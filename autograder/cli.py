@@ -203,12 +203,13 @@ def _report_check(c: Course, units: list, scores: dict, seed: int, cuda: str | N
 def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None,
           deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, unconfined: bool, seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
+    c = _course(course)
+    _prestart_zygote(c)  # the first worker's, before the engine's imports: its import of torch overlaps ours
     from autograder.grading import grade_class
     from autograder.late import LatePolicy, load_extensions, parse_time
     from autograder.report import class_table
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
-    c = _course(course)
     units = load_units(c, unit_names.split(",") if unit_names else None)
     settings = RunSettings(
         devices=_devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),

@@ -28,7 +28,7 @@ from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
-from autograder.zygote import Zygote, take_prestarted
+from autograder.zygote import Zygote, forget_prestarted, reap_prestarted, take_prestarted
 
 __all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "warm_up", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
 
@@ -133,8 +133,10 @@ def run_jobs(
         return results
     # fork: workers start with torch already imported (spawn costs seconds each)
     ctx = get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(course, settings)) as pool:
+    claim = ctx.Value("i", 0)  # the first worker to start takes a zygote started early
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(course, settings, claim)) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
+        forget_prestarted()  # every worker is forked by now: the zygote is theirs
         for future in as_completed(futures):
             got = future.result()
             if on_chunk:
@@ -143,6 +145,7 @@ def run_jobs(
             done += len(futures[future])
             if progress:
                 progress(done, len(jobs))
+    reap_prestarted()
     return results
 
 
@@ -154,13 +157,18 @@ _INHERITED: list = []
 _SCRATCH_PREFIX = "torchgrade-"
 
 
-def _worker_init(course: Course, settings: RunSettings) -> None:
-    """In a forked worker: leave the parent's zygote alone, start our own now."""
+def _worker_init(course: Course, settings: RunSettings, claim) -> None:
+    """In a forked worker: leave the parent's zygote alone; take the one started
+    early if no other worker has, else start our own now."""
     global _ZYGOTE, _SCRATCH
     # Kept referenced so that no finaliser closes or deletes the parent's.
     _INHERITED.append((_ZYGOTE, _SCRATCH))
     _ZYGOTE = _SCRATCH = None
     _PROOF.clear()
+    with claim.get_lock():
+        first, claim.value = claim.value == 0, claim.value + 1
+    if not first:
+        forget_prestarted()
     torch.set_num_threads(1)
     _resources(course, settings)
 

@@ -8,13 +8,14 @@ sandbox's exit status once its process group has been killed.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import threading
 
 from autograder.confinement import Launch, plan
 
-__all__ = ["Zygote", "prestart", "take_prestarted"]
+__all__ = ["Zygote", "prestart", "take_prestarted", "forget_prestarted", "reap_prestarted"]
 
 
 class Zygote:
@@ -24,6 +25,7 @@ class Zygote:
         self._launch = launch
         self._proc: subprocess.Popen | None = None
         self._ctl: socket.socket | None = None
+        self._started_by = 0
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -32,7 +34,7 @@ class Zygote:
             self._ensure()
 
     def _ensure(self) -> socket.socket:
-        if self._proc is not None and self._proc.poll() is None:
+        if self._ctl is not None and self._running():
             return self._ctl
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._proc = subprocess.Popen(
@@ -43,8 +45,13 @@ class Zygote:
             env={},  # the sandbox's environment is confinement.ENVIRONMENT, never ours
         )
         theirs.close()
-        self._ctl = ours
+        self._ctl, self._started_by = ours, os.getpid()
         return ours
+
+    def _running(self) -> bool:
+        # Only the process that started it can poll it; a forked worker that
+        # took it over learns of its death from the control socket instead.
+        return self._proc is not None and (os.getpid() != self._started_by or self._proc.poll() is None)
 
     @property
     def launch(self) -> Launch:
@@ -61,6 +68,9 @@ class Zygote:
             ctl = self._ensure()
             socket.send_fds(ctl, [json.dumps(request).encode()], list(fds))
             raw = ctl.recv(65536)
+            if not raw:
+                ctl.close()
+                self._ctl = None  # the next request starts a fresh one
         if not raw:
             raise RuntimeError("the zygote process died")
         return json.loads(raw)
@@ -89,7 +99,7 @@ class Zygote:
     def close(self) -> None:
         if self._ctl is not None:
             self._ctl.close()
-        if self._proc is not None:
+        if self._proc is not None and os.getpid() == self._started_by:
             self._proc.wait(timeout=10)
         self._proc = self._ctl = None
 
@@ -97,12 +107,39 @@ class Zygote:
 # A zygote started early (by the command line, before it imports the grading
 # engine) so that its own import of torch overlaps the grader's.
 _PRESTARTED: list[Zygote] = []
+_HANDED_OVER: list[Zygote] = []
 
 
 def prestart(launch: Launch) -> None:
     zygote = Zygote(launch)
     zygote.start()
     _PRESTARTED.append(zygote)
+
+
+def forget_prestarted() -> None:
+    """Let go of zygotes started early without stopping them: in a forked
+    process that is not to use them, or in the parent once a worker owns one.
+
+    Only this process's copy of the control socket closes; a zygote ends when
+    the last copy does. The process that started it still reaps it (``reap_prestarted``).
+    """
+    for zygote in _PRESTARTED:
+        if zygote._ctl is not None:
+            zygote._ctl.close()
+            zygote._ctl = None
+        _HANDED_OVER.append(zygote)
+    _PRESTARTED.clear()
+
+
+def reap_prestarted() -> None:
+    """Wait for the zygotes this process started early and handed over (their owners have stopped)."""
+    while _HANDED_OVER:
+        proc = _HANDED_OVER.pop()._proc
+        if proc is not None:
+            try:
+                proc.wait(timeout=10)
+            except (subprocess.TimeoutExpired, ChildProcessError):
+                proc.kill()
 
 
 def take_prestarted(launch: Launch) -> Zygote | None:

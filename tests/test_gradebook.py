@@ -57,7 +57,7 @@ def test_killed_run_resumes_without_loss_or_double_counting(tmp_path):
     doc = json.loads((out / "grades.json").read_text())
     for name in names:
         unit = doc["students"][name]["units"]["01_toy"]
-        assert unit["score"] == 3 and len(unit["checks"]) == 4  # make_zeros x2 devices, from_list, scale
+        assert unit["score"] == 3 and len(unit["checks"]) == 5  # make_zeros and scale on cpu and fakegpu, from_list
 
 
 def test_fixing_a_check_regrades_and_keeps_history(tmp_path):

@@ -22,11 +22,11 @@ is how the protocol and the checks accept it as an ordinary tensor.
 from __future__ import annotations
 
 import functools
+import importlib
 import weakref
 from typing import Any, Callable
 
 import torch
-from torch.utils._pytree import tree_leaves, tree_map
 
 __all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor"]
 
@@ -142,50 +142,74 @@ _available = [True]  # False: play a machine without this device, for torch.load
 
 def _run(func: Any, args: tuple, kwargs: dict) -> Any:
     _activity[0] += 1
-    leaves = tree_leaves((args, kwargs))
-    fakes = [x for x in leaves if type(x) is FakeGPUTensor]
-    if fakes and func not in _CROSSING:
+    fakes: list[FakeGPUTensor] = []
+    others: list[torch.Tensor] = []
+    cpu_args = _unwrap(args, fakes, others)
+    cpu_kwargs = {k: _unwrap(v, fakes, others) for k, v in kwargs.items()}
+    if fakes and others and func not in _CROSSING:
         # As on CUDA: a 0-d CPU tensor may join in as a scalar, but never be
         # written to, and no other CPU tensor may take part.
         written = _written(func, args, kwargs)
-        for x in leaves:
-            if isinstance(x, torch.Tensor) and type(x) is not FakeGPUTensor and (x.dim() > 0 or any(x is w for w in written)):
+        for x in others:
+            if x.dim() > 0 or any(x is w for w in written):
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two devices, "
                     f"{DEVICE_TYPE}:0 and {x.device}! (in {func.__name__})"
                 )
     target = kwargs.get("device")
     on_fake = _is_fake_device(target) if target is not None else bool(fakes)
-
-    def unwrap(x: Any) -> Any:
-        if type(x) is FakeGPUTensor:
-            return x._data
-        if _is_fake_device(x):
-            return _CPU
-        return x
-
-    out = func(*tree_map(unwrap, args), **tree_map(unwrap, kwargs))
+    out = func(*cpu_args, **cpu_kwargs)
     # in place and out=: the caller's own tensor is the result
-    mine = {id(x._data): x for x in fakes}
+    return _wrap(out, {id(x._data): x for x in fakes}, on_fake)
 
-    def wrap(r: Any) -> Any:
-        if type(r) is not torch.Tensor:
-            return r
-        if id(r) in mine:
-            return mine[id(r)]
+
+def _unwrap(x: Any, fakes: list, others: list) -> Any:
+    """``x`` with fakegpu tensors replaced by their CPU values and fakegpu devices by the CPU.
+
+    Hand-written rather than torch's pytree: operators take tensors, scalars,
+    devices and flat lists or tuples of them, and this runs on every operator.
+    """
+    kind = type(x)
+    if kind is FakeGPUTensor:
+        fakes.append(x)
+        return x._data
+    if kind is tuple or kind is list:
+        return kind(_unwrap(v, fakes, others) for v in x)
+    if isinstance(x, torch.Tensor):
+        others.append(x)
+    elif kind is torch.device and x.type == DEVICE_TYPE:
+        return _CPU
+    elif kind is str and _is_fake_device(x):
+        return _CPU
+    return x
+
+
+def _wrap(r: Any, mine: dict, on_fake: bool) -> Any:
+    kind = type(r)
+    if kind is torch.Tensor:
+        found = mine.get(id(r))
+        if found is not None:
+            return found
         return FakeGPUTensor(r) if on_fake else r
+    if kind is tuple or kind is list:
+        return kind(_wrap(v, mine, on_fake) for v in r)
+    if isinstance(r, tuple) and hasattr(r, "_fields"):  # torch.return_types (max, sort, topk...)
+        return kind(*(_wrap(v, mine, on_fake) for v in r))
+    return r
 
-    return tree_map(wrap, out)
+
+@functools.cache
+def _writes(func: Any) -> tuple[tuple[int, str, bool], ...]:
+    return tuple((i, a.name, a.kwarg_only) for i, a in enumerate(func._schema.arguments) if a.alias_info is not None and a.alias_info.is_write)
 
 
 def _written(func: Any, args: tuple, kwargs: dict) -> list:
-    """The arguments an operator writes to (self of an in-place op, out=)."""
-    found = []
-    for i, arg in enumerate(func._schema.arguments):
-        if arg.alias_info is not None and arg.alias_info.is_write:
-            value = args[i] if i < len(args) and not arg.kwarg_only else kwargs.get(arg.name)
-            found += [v for v in tree_leaves(value) if isinstance(v, torch.Tensor)]
-    return found
+    """The tensors an operator writes to (self of an in-place op, out=)."""
+    found: list = []
+    for i, name, kwarg_only in _writes(func):
+        value = args[i] if i < len(args) and not kwarg_only else kwargs.get(name)
+        found += value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in found if isinstance(v, torch.Tensor)]
 
 
 def _factory(op: Any, *args: Any, **kwargs: Any) -> Any:
@@ -273,6 +297,10 @@ def install() -> None:
     for name in ("tensor", "as_tensor", "asarray"):
         setattr(torch, name, _from_data(getattr(torch, name), f"torch.{name}"))
     torch.Tensor.new_tensor = _new_tensor(torch.Tensor.new_tensor)
+    # The first operator on any tensor subclass makes torch import
+    # torch.distributed.tensor (and sympy with it) from C++: 0.7 s, paid here,
+    # at start-up, where it overlaps the zygote's, not inside the first check.
+    importlib.import_module("torch.distributed.tensor")
 
 
 install()

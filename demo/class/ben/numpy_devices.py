@@ -7,8 +7,9 @@ through one changes the other. ``torch.tensor(a)`` (and ``np.array(t)``)
 make a *copy* instead.
 
 A tensor also lives on a device: ``cpu``, ``cuda`` (an NVIDIA GPU), or
-``meta`` (a tensor with a shape and a dtype but no data at all, which the
-grader uses to test device handling on machines without a GPU). Operations
+another accelerator. The grader also uses ``fakegpu``, a second device that
+it imitates on the CPU, to test device handling on machines without a GPU:
+it behaves as a GPU does for everything below. Operations
 run on the device their tensors are on, and every tensor of one operation
 must be on the same device. NumPy only knows the CPU's memory, so a tensor
 must come back to the CPU (``.cpu()`` or ``.to("cpu")``) before
@@ -19,7 +20,7 @@ that tells you what to do. Read the docstring first: it gives the shapes and
 dtypes the grader expects, what to use and what NOT to use.
 
 Functions that take a ``device`` argument (a string such as ``"cpu"``,
-``"cuda"`` or ``"meta"``, or a ``torch.device``) must put their tensors on
+``"cuda"`` or ``"fakegpu"``, or a ``torch.device``) must put their tensors on
 exactly that device. Never hard-code ``"cpu"`` or ``"cuda"``: the grader
 calls them with other devices, on machines with and without a GPU.
 """
@@ -152,20 +153,13 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     - on a tensor that requires grad it raises "Can't call numpy() on Tensor
       that requires grad": NumPy cannot track gradients, so first take
       ``t.detach()`` (the same data, cut from the autograd graph);
-    - on a tensor that is not on the CPU (``cuda``, ``meta``) it raises
+    - on a tensor that is not on the CPU (``cuda``, ``fakegpu``) it raises
       "can't convert cuda:0 device type tensor to numpy": NumPy only reads
       CPU memory, so first bring the data back with ``.cpu()`` (or
       ``.to("cpu")``). On the CPU, ``.cpu()`` does nothing and costs nothing.
 
-    Return an array with the shape, dtype and values of ``t``.
-
-    How this is graded without a GPU: the grader also hands you a ``meta``
-    tensor, which has no data, so no code can turn it into an array. With
-    ``.cpu()`` in place, your function fails *while copying it to the CPU*
-    ("Cannot copy out of meta tensor"), which is the expected outcome; if
-    ``.numpy()`` is reached on the meta tensor instead ("can't convert meta
-    device type tensor to numpy"), the ``.cpu()`` step is missing. Do not
-    test the device yourself, just always call ``.cpu()``.
+    Return an array with the shape, dtype and values of ``t``. Do not test
+    the device yourself: on the CPU, ``.cpu()`` costs nothing.
     """
     raise NotImplementedError("TODO: return t.detach().cpu().numpy()")
 
@@ -186,9 +180,7 @@ def round_trip(a: np.ndarray, device: Device = "cpu") -> np.ndarray:
 
     Return the float32 ``(N, M)`` array. Step 3 must move the data to the
     CPU before ``.numpy()``; step 1 must use ``device``, not a hard-coded
-    device. With ``device="meta"`` (no data) step 3 necessarily fails while
-    copying to the CPU ("Cannot copy out of meta tensor"): the grader
-    expects exactly that, and reads it as proof that the data really went to
-    the device asked for.
+    device: the grader checks that the computation of step 2 ran on the
+    device asked for, not on the CPU.
     """
     raise NotImplementedError("TODO: x = torch.from_numpy(a).to(device); y = (x - x.mean(dim=0)) / x.std(dim=0); return y.cpu().numpy()")

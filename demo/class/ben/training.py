@@ -23,8 +23,9 @@ Three rules run through the whole unit:
   into the model: ``inputs.to(device)``. Data loaders hand out CPU tensors,
   so a missing ``.to(device)`` fails as soon as the model is on a GPU. Never
   hard-code ``"cpu"`` or ``"cuda"``: ask the model where it is
-  (``model_device``). The grader also runs your code on the ``"meta"``
-  device, which has no data, so a missing ``.to(device)`` fails there too.
+  (``model_device``). The grader also runs your code on ``"fakegpu"``, a
+  second device it imitates on the CPU, so a missing ``.to(device)`` fails
+  there too, on any machine.
 - **Modes.** ``model.train()`` and ``model.eval()`` switch layers such as
   ``nn.Dropout`` (random zeroing only in training) and ``nn.BatchNorm``
   (batch statistics and learning running averages only in training).
@@ -64,7 +65,7 @@ def model_device(model: nn.Module) -> torch.device:
     tells: ``next(model.parameters()).device``.
 
     Do not return a string and do not hard-code ``"cpu"`` or ``"cuda"``: the
-    grader builds models on ``cpu``, ``cuda`` and ``meta`` and expects the
+    grader builds models on ``cpu``, ``cuda`` and ``fakegpu`` and expects the
     device they are really on.
     """
     raise NotImplementedError("TODO: return next(model.parameters()).device")
