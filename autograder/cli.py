@@ -409,3 +409,30 @@ def nbgrader_export(grades: Path, course_dir: Path, assignment: str, db: str | N
         raise click.UsageError(f"{grades} is not a grades.json written by torchgrade grade") from None
     n = export_grades(doc, course_dir, assignment, db)
     console.print(f"wrote {n} students' grades for {assignment} into {course_dir}'s gradebook")
+
+
+def run() -> None:
+    """The console script: ``main``, then an exit that skips tearing torch down.
+
+    Once torch is loaded, the interpreter's own shutdown (freeing every module
+    and torch's C++ state) takes most of a second after the work is done.
+    Exit handlers still run (scratch folders, temporary files, the zygote's
+    socket); only the freeing is skipped.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    if not isinstance(code, int):
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

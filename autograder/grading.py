@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.feedback import write_feedback
-from autograder.gradebook import Gradebook
 from autograder.gradescope import results_json, write_results
 from autograder.intake import discover
 from autograder.late import LatePolicy
@@ -73,6 +72,8 @@ def grade_class(
         protected = (*settings.protected, str(submissions.resolve()), str(out.resolve()), staging)
         settings = dataclasses.replace(settings, protected=protected)
         intake = discover(course, submissions, units, Path(staging))
+        from autograder.gradebook import Gradebook  # SQLAlchemy: grade needs it, check does not
+
         book = Gradebook(db or Gradebook.default_url(out))
         from autograder import __version__
 

@@ -13,6 +13,7 @@ import shutil
 import sys
 import random
 import tempfile
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import redirect_stdout, redirect_stderr
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import torch
 from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
+from autograder.sandbox import fakegpu
 from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
 from autograder.zygote import Zygote, forget_prestarted, reap_prestarted, take_prestarted
 
@@ -35,6 +37,9 @@ __all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_
 Which = Literal["hidden", "public", "auto"]
 Progress = Callable[[int, int], None]
 ChunkDone = Callable[[list[Job], list[dict]], None]
+
+
+fakegpu.preload()  # overlaps the zygote's start-up; joined before the first session
 
 
 class GradingError(Exception):
@@ -131,6 +136,7 @@ def run_jobs(
             if progress:
                 progress(done, len(jobs))
         return results
+    fakegpu.preloaded()  # no import may be half done in a forked child
     # fork: workers start with torch already imported (spawn costs seconds each)
     ctx = get_context("fork")
     claim = ctx.Value("i", 0)  # the first worker to start takes a zygote started early
@@ -170,7 +176,8 @@ def _worker_init(course: Course, settings: RunSettings, claim) -> None:
     if not first:
         forget_prestarted()
     torch.set_num_threads(1)
-    _resources(course, settings)
+    zygote, _ = _resources(course, settings)
+    zygote.ready()  # take work only once it can be done without waiting
 
 
 def _protected(course: Course, settings: RunSettings) -> list[str]:
@@ -196,18 +203,44 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
         _ZYGOTE = take_prestarted(launch) or Zygote(launch)
         _ZYGOTE.start()
     if not _PROOF:
-        try:
-            _PROOF.append(prove_runtime(_ZYGOTE))
-        except RuntimeUnreachable as exc:
-            _PROOF.append(exc)
-    if isinstance(_PROOF[0], RuntimeUnreachable):
-        raise GradingError(str(_PROOF[0]))
+        _PROOF.append(_Proof(_ZYGOTE))
     return _ZYGOTE, _SCRATCH
+
+
+class _Proof(threading.Thread):
+    """The runtime probe of one zygote, run beside the first session rather than before it.
+
+    Its outcome is awaited before any result of that zygote's sandboxes is
+    handed back (``proven``): a run on a runtime the sandbox cannot read
+    stops with nothing kept, as it would if the probe had gone first.
+    """
+
+    def __init__(self, zygote: Zygote) -> None:
+        super().__init__(daemon=True)
+        self.zygote, self.error = zygote, None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            prove_runtime(self.zygote)
+        except RuntimeUnreachable as exc:
+            self.error = exc
+        except Exception as exc:  # noqa: BLE001 - any failure to probe stops the run
+            self.error = RuntimeUnreachable(f"the runtime probe failed: {exc}")
+
+
+def _proven() -> None:
+    for proof in _PROOF:
+        proof.join()
+        if proof.error is not None:
+            raise GradingError(str(proof.error))
 
 
 def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
     _resources(course, settings)
+    _proven()
+    fakegpu.preloaded()
 
 
 def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:
@@ -243,6 +276,7 @@ def _alive(pid: int) -> bool:
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One pytest session over ``jobs``; runs in this process or a worker."""
     zygote, scratch = _resources(course, settings)
+    fakegpu.preloaded()  # after the wait for the zygote, which it overlaps
     units = list({j.unit.name: j.unit for j in jobs}.values())
     files = check_files(units, settings.which)
     plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote)
@@ -264,6 +298,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     sink = StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
         code = pytest.main(args, plugins=[plugin, collector])
+    _proven()  # no result leaves a sandbox whose runtime is not proven whole
     if collector.errors:
         raise GradingError("the checks could not be collected:\n" + "\n".join(collector.errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

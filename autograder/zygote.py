@@ -75,6 +75,10 @@ class Zygote:
             raise RuntimeError("the zygote process died")
         return json.loads(raw)
 
+    def ready(self) -> None:
+        """Wait until the zygote has done its imports and forks at once."""
+        self._ask({"op": "ping"})
+
     def fork(self, spec: dict, sock: socket.socket) -> int:
         """Start a sandbox serving on ``sock``; return its process-group id."""
         return self._ask({"op": "fork", "spec": spec}, [sock.fileno()])["pid"]

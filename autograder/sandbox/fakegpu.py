@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 import weakref
 from typing import Any, Callable
 
 import torch
 
-__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor"]
+__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor", "preload", "preloaded"]
 
 DEVICE_TYPE = "fakegpu"
 _CPU = torch.device("cpu")
@@ -297,10 +298,28 @@ def install() -> None:
     for name in ("tensor", "as_tensor", "asarray"):
         setattr(torch, name, _from_data(getattr(torch, name), f"torch.{name}"))
     torch.Tensor.new_tensor = _new_tensor(torch.Tensor.new_tensor)
-    # The first operator on any tensor subclass makes torch import
-    # torch.distributed.tensor (and sympy with it) from C++: 0.7 s, paid here,
-    # at start-up, where it overlaps the zygote's, not inside the first check.
-    importlib.import_module("torch.distributed.tensor")
+
+
+# The first operator on any tensor subclass makes torch import
+# torch.distributed.tensor (and sympy with it) from C++: 0.7 s. The zygote
+# has it among its warm imports; the trusted side starts it early, in a
+# thread, so that it overlaps the wait for the zygote instead of landing
+# inside the first check.
+_preloading: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Start importing what the first fakegpu operator needs, in the background."""
+    if not _preloading:
+        thread = threading.Thread(target=importlib.import_module, args=("torch.distributed.tensor",), daemon=True)
+        thread.start()
+        _preloading.append(thread)
+
+
+def preloaded() -> None:
+    """Wait for ``preload`` (before forking: no import may be half done in a child)."""
+    for thread in _preloading:
+        thread.join()
 
 
 install()

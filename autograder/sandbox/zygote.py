@@ -93,6 +93,8 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
             ctl.send(b'{"ok": true}')
         elif request["op"] == "reap":
             ctl.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
+        elif request["op"] == "ping":  # answered once the warm imports are done
+            ctl.send(b'{"ok": true}')
 
 
 # Exit codes of sandboxes reaped before anyone asked: a sandbox closed after
