@@ -320,8 +320,20 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
     return Job(student, unit, out, "", when, origin=path)
 
 
+def _nbgrader_test(cell: dict) -> bool:
+    meta = cell.get("metadata")
+    marks = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return isinstance(marks, dict) and marks.get("grade") is True and marks.get("solution") is not True
+
+
 def notebook_to_source(text: str) -> str:
-    """The code cells of a notebook as one module; IPython magics are commented out."""
+    """The code cells of a notebook as one module; IPython magics are commented out.
+
+    Cells that nbgrader marks as its own autograder tests (``grade`` without
+    ``solution``) are left out: in a notebook released by nbgrader they are
+    the old grader's asserts, not the student's work, and one failing assert
+    would stop the whole module from loading.
+    """
     try:
         nb = json.loads(text)
         cells = nb["cells"]
@@ -333,7 +345,7 @@ def notebook_to_source(text: str) -> str:
         raise IntakeError(f"not a readable Jupyter notebook (cells must be a list of at most {MAX_NOTEBOOK_CELLS})")
     parts = []
     for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or _nbgrader_test(cell):
             continue
         src = cell.get("source", "")
         if isinstance(src, list) and all(isinstance(line, str) for line in src):

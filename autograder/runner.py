@@ -7,6 +7,7 @@ are plain dicts; ``scoring.score`` turns them into scores.
 
 from __future__ import annotations
 
+import math
 import multiprocessing.util
 import os
 import shutil
@@ -40,6 +41,10 @@ ChunkDone = Callable[[list[Job], list[dict]], None]
 
 
 fakegpu.preload()  # overlaps the zygote's start-up; joined before the first session
+
+
+#: (student, unit) jobs that make a second worker pay for its zygote's start-up
+JOBS_PER_WORKER = 24
 
 
 class GradingError(Exception):
@@ -119,9 +124,12 @@ def run_jobs(
             "to run untrusted code without confinement (it could read and change whatever this user can)"
         )
     students = sorted({j.student for j in jobs})
-    workers = max(1, min(settings.workers, len(students)))
-    # small enough that a killed run loses little, large enough to spread pytest's start-up
-    size = max(1, min(16, len(students) // (workers * 4)))
+    # Each extra worker starts a zygote of its own (seconds: an import of
+    # torch) while the first grades: worth it only with more work than that.
+    workers = max(1, min(settings.workers, len(students), math.ceil(len(jobs) / JOBS_PER_WORKER)))
+    # A pytest session costs ~0.15 s to set up: at most 16 students each, so
+    # that a killed run loses little, and with workers enough chunks to share out.
+    size = 16 if workers == 1 else max(2, min(16, len(students) // (workers * 4)))
     groups = [students[i : i + size] for i in range(0, len(students), size)]
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
     results: list[dict] = []

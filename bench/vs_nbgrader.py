@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,6 +31,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# nbgrader runs alembic and the kernel by name: this environment's, first on PATH
+ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 sys.path.insert(0, str(ROOT))
 
 from autograder.devcheck import mutants  # noqa: E402
@@ -74,7 +77,9 @@ def make_class(work: Path, unit_name: str, students: int) -> tuple[Path, Path]:
     )
     nbformat.write(notebook(unit.stub.read_text(), tests), nbcourse / "source" / "ps" / nb_name)
     nbgrader = str(BIN / "nbgrader")
-    subprocess.run([nbgrader, "generate_assignment", "ps", "--force"], cwd=nbcourse, check=True, capture_output=True)
+    made = subprocess.run([nbgrader, "generate_assignment", "ps", "--force"], cwd=nbcourse, capture_output=True, text=True, env=ENV)
+    if made.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment failed:\n{made.stderr[-3000:]}")
     traps = [p.read_text() for p in mutants(unit).values()]
     solution = unit.solution.read_text()
     kinds = [solution, unit.stub.read_text()] + [solution + "\n\n" + t for t in traps]
@@ -93,7 +98,7 @@ def make_class(work: Path, unit_name: str, students: int) -> tuple[Path, Path]:
 
 def run(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed ({done.returncode}):\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}")
@@ -110,7 +115,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
         work = Path(tmp)
         nbcourse, ours = make_class(work, args.unit, args.students)
-        grade = [str(BIN / "torchgrade"), "grade", str(ours), "--out", str(work / "out"), "--course", str(ROOT)]
+        grade = [str(BIN / "torchgrade"), "grade", str(ours), "--out", str(work / "out"), "--course", str(ROOT), "--units", args.unit]
         if args.workers:
             grade += ["--workers", str(args.workers)]
         cases = {

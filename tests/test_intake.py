@@ -64,6 +64,18 @@ def test_notebook_code_cells_only():
     assert "x = 1" in src and "# !pip install torch" in src and "# notes" not in src
 
 
+def test_nbgrader_test_cells_are_not_the_students_code():
+    """A notebook released by nbgrader keeps its asserts in locked test cells: one failing must not sink the module."""
+    nb = json.loads(notebook("def f():\n    return 1", "assert f() == 2"))
+    nb["cells"][0]["metadata"]["nbgrader"] = {"grade": False, "solution": True, "grade_id": "answer"}
+    nb["cells"][1]["metadata"]["nbgrader"] = {"grade": True, "solution": False, "grade_id": "test_f", "points": 1}
+    src = notebook_to_source(json.dumps(nb))
+    assert "return 1" in src and "assert f() == 2" not in src
+    # a cell that is both graded and the student's answer is kept
+    nb["cells"][1]["metadata"]["nbgrader"]["solution"] = True
+    assert "assert f() == 2" in notebook_to_source(json.dumps(nb))
+
+
 def test_lms_download_newest_resubmission_counts(course, tmp_path):
     """Canvas files map to students; -1, -2 resubmissions: the newest counts; the rest is listed."""
     lms = tmp_path / "lms"
