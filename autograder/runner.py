@@ -40,9 +40,6 @@ Progress = Callable[[int, int], None]
 ChunkDone = Callable[[list[Job], list[dict]], None]
 
 
-fakegpu.preload()  # overlaps the zygote's start-up; joined before the first session
-
-
 #: (student, unit) jobs that make a second worker pay for its zygote's start-up
 JOBS_PER_WORKER = 24
 
@@ -127,9 +124,9 @@ def run_jobs(
     # Each extra worker starts a zygote of its own (seconds: an import of
     # torch) while the first grades: worth it only with more work than that.
     workers = max(1, min(settings.workers, len(students), math.ceil(len(jobs) / JOBS_PER_WORKER)))
-    # A pytest session costs ~0.15 s to set up: at most 16 students each, so
-    # that a killed run loses little, and with workers enough chunks to share out.
-    size = 16 if workers == 1 else max(2, min(16, len(students) // (workers * 4)))
+    # A pytest session costs ~0.15 s to set up; at most 16 students each and
+    # four chunks a worker, so that a killed run loses little and work is shared.
+    size = max(2, min(16, len(students) // (workers * 4)))
     groups = [students[i : i + size] for i in range(0, len(students), size)]
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
     results: list[dict] = []
@@ -144,9 +141,10 @@ def run_jobs(
             if progress:
                 progress(done, len(jobs))
         return results
-    fakegpu.preloaded()  # no import may be half done in a forked child
-    # fork: workers start with torch already imported (spawn costs seconds each)
-    ctx = get_context("fork")
+    fakegpu.warm()  # once, here, rather than in each worker's first check
+    # fork: workers start with torch already imported (spawn costs seconds
+    # each), unless this process has run autograd: its children could not.
+    ctx = get_context("fork" if _fork_keeps_autograd() else "spawn")
     claim = ctx.Value("i", 0)  # the first worker to start takes a zygote started early
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(course, settings, claim)) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
@@ -161,6 +159,25 @@ def run_jobs(
                 progress(done, len(jobs))
     reap_prestarted()
     return results
+
+
+def _fork_keeps_autograd() -> bool:
+    """Whether a child forked now can still run backward().
+
+    Once a process has run autograd, torch refuses it in forked children
+    ("Unable to handle autograd's threading in combination with fork-based
+    multiprocessing"), and every check that computes an expected gradient
+    would fail: a library user who trained a model before grading, a test
+    suite. A throwaway child tries, and the pool spawns workers instead.
+    """
+    pid = os.fork()
+    if pid == 0:
+        try:
+            torch.ones(1, requires_grad=True).sum().backward()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - the child only reports
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 # Each worker process keeps one zygote and one private scratch folder for all its sessions.
@@ -248,7 +265,7 @@ def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
     _resources(course, settings)
     _proven()
-    fakegpu.preloaded()
+    fakegpu.warm()
 
 
 def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:
@@ -284,7 +301,7 @@ def _alive(pid: int) -> bool:
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One pytest session over ``jobs``; runs in this process or a worker."""
     zygote, scratch = _resources(course, settings)
-    fakegpu.preloaded()  # after the wait for the zygote, which it overlaps
+    fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
     files = check_files(units, settings.which)
     plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote)

@@ -118,3 +118,17 @@ def test_secret_scaling(student):
     assert "scaled values are off" in row["message"] and "6" in row["message"]
     for secret in ("SECRET", "secret_factor", "secret_result", "def test_", "check_hidden.py", "student.scale"):
         assert secret not in row["message"], row["message"]
+
+
+def test_workers_of_a_process_that_ran_autograd_are_spawned_not_forked():
+    """torch refuses backward() in a child forked after its parent ran autograd: every expected
+    gradient would then fail as if the student's. The pool notices and spawns its workers instead."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch; from autograder.runner import _fork_keeps_autograd as clean; before = clean(); "
+        "torch.ones(1, requires_grad=True).sum().backward(); print(before, clean())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "False"], done.stderr[-2000:]

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import functools
 import importlib
-import threading
 import weakref
 from typing import Any, Callable
 
 import torch
 
-__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor", "preload", "preloaded"]
+__all__ = ["DEVICE_TYPE", "FakeGPUTensor", "install", "is_plain_tensor", "warm"]
 
 DEVICE_TYPE = "fakegpu"
 _CPU = torch.device("cpu")
@@ -302,24 +301,13 @@ def install() -> None:
 
 # The first operator on any tensor subclass makes torch import
 # torch.distributed.tensor (and sympy with it) from C++: 0.7 s. The zygote
-# has it among its warm imports; the trusted side starts it early, in a
-# thread, so that it overlaps the wait for the zygote instead of landing
-# inside the first check.
-_preloading: list[threading.Thread] = []
-
-
-def preload() -> None:
-    """Start importing what the first fakegpu operator needs, in the background."""
-    if not _preloading:
-        thread = threading.Thread(target=importlib.import_module, args=("torch.distributed.tensor",), daemon=True)
-        thread.start()
-        _preloading.append(thread)
-
-
-def preloaded() -> None:
-    """Wait for ``preload`` (before forking: no import may be half done in a child)."""
-    for thread in _preloading:
-        thread.join()
+# has it among its warm imports; the trusted side calls ``warm`` where it
+# would otherwise wait for its zygote, so that it does not land inside the
+# first check. (Not in a thread: an import racing the main thread breaks
+# anything that walks sys.modules meanwhile.)
+def warm() -> None:
+    """Import now what the first fakegpu operator needs."""
+    importlib.import_module("torch.distributed.tensor")
 
 
 install()
