@@ -54,8 +54,8 @@ def make_class(course, n: int, folder: Path) -> list[str]:
     return hostile
 
 
-def tree_rss(root: int) -> int:
-    """Resident memory of ``root`` and all its descendants, bytes."""
+def tree_rss(root: int, descendants: bool = True) -> int:
+    """Resident memory of ``root`` and (unless told not to) all its descendants, bytes."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -69,6 +69,8 @@ def tree_rss(root: int) -> int:
         pid = int(entry)
         children.setdefault(int(fields["PPid"]), []).append(pid)
         rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    if not descendants:
+        return rss.get(root, 0)
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()

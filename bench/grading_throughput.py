@@ -39,14 +39,19 @@ from autograder.runner import RunSettings  # noqa: E402
 from autograder.units import load_course  # noqa: E402
 
 
+def variants(unit) -> list[str]:
+    """The kinds of submission a generated class cycles through: the solution, the stub, each trap mutant."""
+    solution = unit.solution.read_text()
+    return [solution, unit.stub.read_text()] + [solution + "\n\n" + p.read_text() for p in mutants(unit).values()]
+
+
 def make_class(unit, n: int, folder: Path) -> list[Path]:
-    variants = [unit.solution.read_text(), unit.stub.read_text()]
-    variants += [unit.solution.read_text() + "\n\n" + p.read_text() for p in mutants(unit).values()]
+    kinds = variants(unit)
     paths = []
     for i in range(n):
         path = folder / f"student{i:03d}" / unit.filename
         path.parent.mkdir(parents=True)
-        path.write_text(variants[i % len(variants)])
+        path.write_text(kinds[i % len(kinds)])
         paths.append(path)
     return paths
 

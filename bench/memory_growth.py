@@ -24,41 +24,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.devcheck import mutants  # noqa: E402
+from class_volume import tree_rss  # noqa: E402
+from grading_throughput import make_class  # noqa: E402
 from autograder.grading import grade_class  # noqa: E402
 from autograder.runner import RunSettings  # noqa: E402
 from autograder.units import load_course  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return tree_rss(pid, descendants=False) / 2**20
 
 
-def children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
+def python_children(pid: int) -> list[int]:
+    """The grader's worker processes (its python children; zygotes are bubblewrap's)."""
+    found = []
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                ppid = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def below(pid: int, tree: dict[int, list[int]]) -> list[int]:
-    out, stack = [], list(tree.get(pid, []))
-    while stack:
-        p = stack.pop()
-        out.append(p)
-        stack += tree.get(p, [])
-    return out
+        try:
+            if entry.name.isdigit() and f"\nPPid:\t{pid}\n" in Path(entry.path, "status").read_text():
+                if "python" in Path(entry.path, "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace"):
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 class Sampler(threading.Thread):
@@ -75,16 +62,14 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
-            tree = children()
             grader = rss_mib(self.me)
             self.grader_peak = max(self.grader_peak, grader)
-            workers = [p for p in tree.get(self.me, []) if "python" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace").split("\0")[0]]
             largest = 0.0
-            for w in workers:
+            for w in python_children(self.me):
                 r = rss_mib(w)
                 largest = max(largest, r)
                 self.worker_peak[w] = max(self.worker_peak.get(w, 0.0), r)
-                self.below_peak = max(self.below_peak, sum(rss_mib(p) for p in below(w, tree)))
+                self.below_peak = max(self.below_peak, tree_rss(w) / 2**20 - r)
             self.now = (grader, largest)
 
 
@@ -96,12 +81,9 @@ def main() -> None:
     args = parser.parse_args()
     course = load_course(ROOT)
     unit = course.unit(args.unit)
-    variants = [unit.solution.read_text(), unit.stub.read_text()] + [unit.solution.read_text() + "\n\n" + p.read_text() for p in mutants(unit).values()]
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         subs = Path(tmp) / "class"
-        for i in range(args.n):
-            (subs / f"s{i:04d}").mkdir(parents=True)
-            (subs / f"s{i:04d}" / unit.filename).write_text(variants[i % len(variants)])
+        make_class(unit, args.n, subs)
         sampler = Sampler()
         sampler.start()
         marks: list[tuple[int, float, float]] = []

@@ -29,22 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.devcheck import mutants  # noqa: E402
+from grading_throughput import make_class  # noqa: E402
 from autograder.units import load_course  # noqa: E402
 
 FLOOR = "import runpy, sys, torch; runpy.run_path(sys.argv[1])"
-
-
-def make_class(unit, n: int, folder: Path) -> list[Path]:
-    variants = [unit.solution.read_text(), unit.stub.read_text()]
-    variants += [unit.solution.read_text() + "\n\n" + p.read_text() for p in mutants(unit).values()]
-    paths = []
-    for i in range(n):
-        path = folder / f"student{i:03d}" / unit.filename
-        path.parent.mkdir(parents=True)
-        path.write_text(variants[i % len(variants)])
-        paths.append(path)
-    return paths
 
 
 def floor(paths: list[Path], workers: int) -> float:

@@ -35,7 +35,7 @@ BIN = Path(sys.executable).parent
 ENV = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 sys.path.insert(0, str(ROOT))
 
-from autograder.devcheck import mutants  # noqa: E402
+from grading_throughput import variants  # noqa: E402
 from autograder.units import load_course  # noqa: E402
 
 # nbgrader test cells: what a course author writes for unit 04 in nbgrader's style
@@ -80,9 +80,7 @@ def make_class(work: Path, unit_name: str, students: int) -> tuple[Path, Path]:
     made = subprocess.run([nbgrader, "generate_assignment", "ps", "--force"], cwd=nbcourse, capture_output=True, text=True, env=ENV)
     if made.returncode != 0:
         raise SystemExit(f"nbgrader generate_assignment failed:\n{made.stderr[-3000:]}")
-    traps = [p.read_text() for p in mutants(unit).values()]
-    solution = unit.solution.read_text()
-    kinds = [solution, unit.stub.read_text()] + [solution + "\n\n" + t for t in traps]
+    kinds = variants(unit)
     ours = work / "torchgrade-class"
     for i in range(students):
         student = f"s{i:03d}"
