@@ -80,6 +80,22 @@ ATTACKS = {
             import torch
             return torch.zeros(1).expand(2**40)
     """)),
+    # A fakegpu tensor whose wrapper claims the right shape and dtype over
+    # values of another size: the bytes that cross must match what it claims.
+    "fake_device_lies": ("from_list", _replace("from_list", """
+        def from_list(xs):
+            import torch
+            FakeGPU = type(torch.zeros(1, device="fakegpu"))
+            lying = FakeGPU(torch.tensor(xs, dtype=torch.float32))
+            lying._data = torch.arange(4 * len(xs), dtype=torch.float32)
+            return lying
+    """)),
+    # The expand bomb again, behind the fake device's wrapper.
+    "fake_device_expand_bomb": ("from_list", _replace("from_list", """
+        def from_list(xs):
+            import torch
+            return torch.zeros(1, device="fakegpu").expand(2**40)
+    """)),
     # Terminal escape codes in an error message.
     "escape_codes": ("from_list", _replace("from_list", """
         def from_list(xs):
@@ -138,6 +154,8 @@ def test_honest_student_unharmed(attacked):
 def test_each_attack_is_told_what_happened(attacked):
     assert _row(attacked, "trickle_the_reply", "from_list")["status"] == "timeout"
     assert "memory" in _row(attacked, "expand_bomb", "from_list")["message"]
+    assert "memory" in _row(attacked, "fake_device_expand_bomb", "from_list")["message"]
+    assert "does not match its bytes" in _row(attacked, "fake_device_lies", "from_list")["message"]
     message = _row(attacked, "escape_codes", "from_list")["message"]
     assert "\x1b" not in message and "\\x1b[2J" in message
     assert "x * 2.5" not in _row(attacked, "steer_the_expected_value", "scale")["message"]
