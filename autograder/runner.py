@@ -40,8 +40,9 @@ Progress = Callable[[int, int], None]
 ChunkDone = Callable[[list[Job], list[dict]], None]
 
 
-#: (student, unit) jobs that make a second worker pay for its zygote's start-up
-JOBS_PER_WORKER = 24
+#: (student, unit) jobs per extra worker: a worker is a fork of this process
+#: and shares its zygote, but each pytest session it runs costs ~0.15 s
+JOBS_PER_WORKER = 6
 
 
 class GradingError(Exception):
@@ -121,8 +122,6 @@ def run_jobs(
             "to run untrusted code without confinement (it could read and change whatever this user can)"
         )
     students = sorted({j.student for j in jobs})
-    # Each extra worker starts a zygote of its own (seconds: an import of
-    # torch) while the first grades: worth it only with more work than that.
     workers = max(1, min(settings.workers, len(students), math.ceil(len(jobs) / JOBS_PER_WORKER)))
     # A pytest session costs ~0.15 s to set up; at most 16 students each and
     # four chunks a worker, so that a killed run loses little and work is shared.
@@ -145,12 +144,23 @@ def run_jobs(
     # fork: workers start with torch already imported (spawn costs seconds
     # each), unless this process has run autograd: its children could not.
     ctx = get_context("fork" if _fork_keeps_autograd() else "spawn")
-    claim = ctx.Value("i", 0)  # the first worker to start takes a zygote started early
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=(course, settings, claim)) as pool:
+    shared = _shared_zygote(course, settings) if ctx.get_start_method() == "fork" else None
+    channels = [shared.channel() for _ in range(workers)] if shared else None
+    claim = ctx.Value("i", 0)  # which worker takes which channel, or the zygote started early
+    initargs = (course, settings, claim, channels)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=initargs) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
-        forget_prestarted()  # every worker is forked by now: the zygote is theirs
+        # Every worker is forked by now (fork starts them all at the first submit).
+        if shared:
+            for channel in channels:
+                channel.close()  # the workers' copies serve them
+            proof = _Proof(shared)  # once for the shared zygote, awaited before any result is kept
+        else:
+            forget_prestarted()  # the zygote started early is a worker's
         for future in as_completed(futures):
             got = future.result()
+            if shared:
+                _await(proof)
             if on_chunk:
                 on_chunk(futures[future], got)
             results += got
@@ -159,6 +169,26 @@ def run_jobs(
                 progress(done, len(jobs))
     reap_prestarted()
     return results
+
+
+def _shared_zygote(course: Course, settings: RunSettings) -> Zygote | None:
+    """This process's zygote, for its workers to share, where it is confined.
+
+    An unconfined zygote's launch names a worker's own scratch folder, so
+    there each worker keeps one of its own.
+    """
+    global _ZYGOTE
+    if bwrap_status()[0] is None:
+        return None
+    launch = plan(_protected(course, settings), cuda="cuda" in settings.devices, allow_unconfined=settings.allow_unconfined)
+    if _ZYGOTE is not None and _ZYGOTE.launch != launch:
+        _ZYGOTE.close()
+        _ZYGOTE = None
+    if _ZYGOTE is None:
+        _PROOF.clear()
+        _ZYGOTE = take_prestarted(launch) or Zygote(launch)
+        _ZYGOTE.start()
+    return _ZYGOTE
 
 
 def _fork_keeps_autograd() -> bool:
@@ -188,17 +218,23 @@ _INHERITED: list = []
 _SCRATCH_PREFIX = "torchgrade-"
 
 
-def _worker_init(course: Course, settings: RunSettings, claim) -> None:
-    """In a forked worker: leave the parent's zygote alone; take the one started
-    early if no other worker has, else start our own now."""
+def _worker_init(course: Course, settings: RunSettings, claim, channels: list[Zygote] | None) -> None:
+    """In a forked worker: leave the parent's zygote alone and take a channel
+    to the shared one; without channels, take the one started early if no
+    other worker has, else start our own now."""
     global _ZYGOTE, _SCRATCH
     # Kept referenced so that no finaliser closes or deletes the parent's.
     _INHERITED.append((_ZYGOTE, _SCRATCH))
     _ZYGOTE = _SCRATCH = None
     _PROOF.clear()
     with claim.get_lock():
-        first, claim.value = claim.value == 0, claim.value + 1
-    if not first:
+        index, claim.value = claim.value, claim.value + 1
+    if channels:
+        _ZYGOTE = channels[index]
+        for other in channels[:index] + channels[index + 1 :]:
+            other.close()
+        _PROOF.append(_PROVEN_BY_PARENT)
+    elif index != 0:
         forget_prestarted()
     torch.set_num_threads(1)
     zygote, _ = _resources(course, settings)
@@ -254,11 +290,28 @@ class _Proof(threading.Thread):
             self.error = RuntimeUnreachable(f"the runtime probe failed: {exc}")
 
 
+class _ProvenByParent:
+    """A worker's stand-in for the probe of the zygote it shares: the parent
+    runs that probe and awaits it before it keeps any of the worker's results."""
+
+    error = None
+
+    def join(self) -> None:
+        pass
+
+
+_PROVEN_BY_PARENT = _ProvenByParent()
+
+
+def _await(proof: _Proof) -> None:
+    proof.join()
+    if proof.error is not None:
+        raise GradingError(str(proof.error))
+
+
 def _proven() -> None:
     for proof in _PROOF:
-        proof.join()
-        if proof.error is not None:
-            raise GradingError(str(proof.error))
+        _await(proof)
 
 
 def warm_up(course: Course, settings: RunSettings) -> None:

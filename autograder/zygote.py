@@ -26,6 +26,7 @@ class Zygote:
         self._proc: subprocess.Popen | None = None
         self._ctl: socket.socket | None = None
         self._started_by = 0
+        self._owner = True  # False for a channel to a zygote another client started
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -36,6 +37,8 @@ class Zygote:
     def _ensure(self) -> socket.socket:
         if self._ctl is not None and self._running():
             return self._ctl
+        # A channel whose shared zygote died goes on with one of its own.
+        self._owner = True
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._proc = subprocess.Popen(
             self.launch.command(theirs.fileno()),
@@ -100,10 +103,28 @@ class Zygote:
         """
         return self._ask({"op": "reap", "pid": pid, "wait_s": wait_s})["status"]
 
+    def channel(self) -> "Zygote":
+        """A client of this same zygote over a control channel of its own.
+
+        For the workers of one run: each gets a channel, none pays for a
+        zygote's start-up (an import of torch) of its own. The zygote serves
+        until the last channel closes. Does not wait for the zygote's imports.
+        """
+        with self._lock:
+            ctl = self._ensure()
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                socket.send_fds(ctl, [b'{"op": "attach"}'], [theirs.fileno()])
+            finally:
+                theirs.close()
+        shared = Zygote(self._launch)
+        shared._proc, shared._ctl, shared._started_by, shared._owner = self._proc, ours, self._started_by, False
+        return shared
+
     def close(self) -> None:
         if self._ctl is not None:
             self._ctl.close()
-        if self._proc is not None and os.getpid() == self._started_by:
+        if self._proc is not None and self._owner and os.getpid() == self._started_by:
             self._proc.wait(timeout=10)
         self._proc = self._ctl = None
 

@@ -474,7 +474,7 @@ def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
         _need(type(tag.get(key)) is bool, f"bad tensor field {key}")
     grad_fn = tag.get("grad_fn")
     _need(grad_fn is None or (type(grad_fn) is str and len(grad_fn) < 100), "bad grad_fn")
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     if device == "meta":
         out = torch.empty(shape, dtype=dtype, device="meta")
     else:

@@ -7,7 +7,8 @@ the Python runtime read-only and this package, nothing of the grader, the
 course or the host. It imports torch and numpy, does no torch work (no thread
 pool, CUDA untouched), and waits on a control socket: ``fork`` starts a
 sandbox on the socket that comes with the request, ``reap`` collects a
-sandbox's exit status once the trusted side has killed its process group.
+sandbox's exit status once the trusted side has killed its process group,
+``attach`` adds a control channel (one per worker of a run that shares it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -65,36 +67,56 @@ def serve(fd: int, config: dict) -> None:
 
 
 def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) -> None:
-    while True:
-        try:
-            raw, fds, _, _ = socket.recv_fds(ctl, 65536, 1)
-        except OSError:
-            return
-        if not raw:
-            return
-        _collect()
-        request = json.loads(raw)
-        if request["op"] == "fork":
-            spec = dict(request["spec"], confined=confined)
-            if scratch_root:
-                spec["workdir"] = tempfile.mkdtemp(dir=scratch_root)
-            pid_namespace = confine.new_pid_namespace() if confined else False
-            pid = os.fork()
-            if pid == 0:
-                ctl.close()
-                server.start(spec, fds[0], pid_namespace)
-            os.close(fds[0])
-            _LIVE.add(pid)
-            if scratch_root:
-                _WORKDIRS[pid] = spec["workdir"]
-            ctl.send(json.dumps({"pid": pid}).encode())
-        elif request["op"] == "kill":
-            _kill(request["pid"])
-            ctl.send(b'{"ok": true}')
-        elif request["op"] == "reap":
-            ctl.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
-        elif request["op"] == "ping":  # answered once the warm imports are done
-            ctl.send(b'{"ok": true}')
+    # Several workers of one run may share this zygote, each over a channel
+    # of its own (``attach``); it serves until the last channel closes.
+    selector = selectors.DefaultSelector()
+    selector.register(ctl, selectors.EVENT_READ)
+    channels = {ctl}
+    while channels:
+        for key, _ in selector.select():
+            chan = key.fileobj
+            try:
+                raw, fds, _, _ = socket.recv_fds(chan, 65536, 1)
+            except OSError:
+                raw, fds = b"", []
+            if not raw:
+                selector.unregister(chan)
+                channels.discard(chan)
+                chan.close()
+                continue
+            _collect()
+            request = json.loads(raw)
+            op = request.get("op")
+            if op == "attach" and fds:  # no reply: the sender need not wait for our imports
+                new = socket.socket(fileno=fds.pop())
+                channels.add(new)
+                selector.register(new, selectors.EVENT_READ)
+            elif op == "fork" and fds:
+                spec = dict(request["spec"], confined=confined)
+                if scratch_root:
+                    spec["workdir"] = tempfile.mkdtemp(dir=scratch_root)
+                pid_namespace = confine.new_pid_namespace() if confined else False
+                pid = os.fork()
+                if pid == 0:
+                    # The sandbox keeps nothing of ours: no channel, no selector.
+                    selector.close()
+                    for other in channels:
+                        other.close()
+                    server.start(spec, fds[0], pid_namespace)
+                os.close(fds.pop())
+                _LIVE.add(pid)
+                if scratch_root:
+                    _WORKDIRS[pid] = spec["workdir"]
+                chan.send(json.dumps({"pid": pid}).encode())
+            elif op == "kill":
+                _kill(request["pid"])
+                chan.send(b'{"ok": true}')
+            elif op == "reap":
+                chan.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
+            elif op == "ping":  # answered once the warm imports are done
+                chan.send(b'{"ok": true}')
+            for fd in fds:  # descriptors sent with a request that takes none
+                os.close(fd)
 
 
 # Exit codes of sandboxes reaped before anyone asked: a sandbox closed after

@@ -114,6 +114,15 @@ LOOK = textwrap.dedent(
 
     def whoami():
         return [os.getuid(), os.getgid(), os.getcwd()]
+
+    def descriptors():
+        kinds = {}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                kinds[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                pass
+        return kinds
     """
 )
 
@@ -151,6 +160,28 @@ def test_no_course_file_git_history_or_other_checkout_is_reachable(make_box, tmp
     assert look.can_read(str(tmp_path / "look0.py")) is False  # not even its own original
     assert look.listing("/root") in ("FileNotFoundError", [".pyenv"], [".cache"])
     assert look.can_read("/etc/passwd") is False and look.can_read("/etc/shadow") is False
+
+
+def test_no_descriptor_of_the_zygote_or_another_worker(zygote, tmp_path):
+    """A zygote shared by several workers hands its sandboxes none of its
+    channels: only the sandbox's own socket and /dev/null are open. With a
+    channel, a submission could ask the zygote to fork or kill sandboxes."""
+    channels = [zygote.channel() for _ in range(3)]
+    try:
+        path = tmp_path / "look.py"
+        path.write_text(LOOK)
+        box = Sandbox(channels[1], path, "look", limits=Limits(call_seconds=30))
+        try:
+            fds = box.module.descriptors()
+        finally:
+            box.close()
+    finally:
+        for channel in channels:
+            channel.close()
+    sockets = [fd for fd, what in fds.items() if what.startswith("socket:")]
+    assert len(sockets) == 1, fds  # its own, to the trusted side
+    assert {what for fd, what in fds.items() if fd in (0, 1, 2)} == {"/dev/null"}
+    assert not [what for what in fds.values() if what.startswith("anon_inode:[eventpoll]")], fds
 
 
 def test_environment_is_a_short_fixed_list(make_box):
