@@ -47,17 +47,27 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
-def _prestart_zygote(c: Course) -> None:
+def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
     """Start the sandbox zygote now, before this process imports the engine.
 
     The launch is the one ``runner`` will ask for (a run of one worker on this
-    course), so it is taken over there; a different one is stopped.
+    course), so it is taken over there; a different one is stopped. Where the
+    units make optimizers (whose constructor imports dynamo), the zygote is
+    told to import dynamo before the first sandbox rather than leave it to them.
     """
     from autograder.confinement import bwrap_status, plan
     from autograder.zygote import prestart
 
     if bwrap_status()[0] is not None:
-        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))))
+        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), deep=_makes_optimizers(c, units))
+
+
+def _makes_optimizers(c: Course, names: list[str] | None) -> bool:
+    try:
+        units = [c.unit(n) for n in names] if names else list(c.units)
+        return any("optim" in path.read_text() for u in units for path in (u.solution, u.hidden_checks) if path.is_file())
+    except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
+        return False
 
 
 class _UserError(click.ClickException):
@@ -140,11 +150,11 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
                 raise _UserError(str(reply.get("error")))
             from autograder.scoring import UnitScore
 
-            scores = {n: UnitScore(d["student"], d["unit"], d["score"], d["max_score"], d["problem"] or "", d["checks"])
+            scores = {n: UnitScore(d["student"], d["unit"], d["score"], d["max_score"], d["problem"] or "", d["checks"], notes=d.get("notes", []))
                       for n, d in reply["scores"].items()}  # fmt: skip
             _report_check(c, [c.unit(n) for n in reply["units"]], scores, reply["seed"], reply["cuda"], reply["warnings"], as_json,
                            reply.get("devices"))  # fmt: skip
-    _prestart_zygote(c)  # before the engine's imports: its import of torch overlaps ours
+    _prestart_zygote(c, [unit] if unit else None)  # before the engine's imports: its import of torch overlaps ours
     from autograder.grading import check_work
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
@@ -179,6 +189,8 @@ def _report_check(c: Course, units: list, scores: dict, seed: int, cuda: str | N
     else:
         for u in units:
             console.print(unit_table(u, scores[u.name]))
+            for note in scores[u.name].notes:
+                err.print(f"[yellow]note:[/] {escape(note)}")
         total = sum(s.score for s in scores.values())
         most = sum(s.max_score for s in scores.values())
         console.print(f"[bold]{total:g}/{most:g}[/] points" + ("  [green]all checks pass[/]" if passed else ""))
@@ -204,7 +216,7 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
           deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, unconfined: bool, seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
-    _prestart_zygote(c)  # the first worker's, before the engine's imports: its import of torch overlaps ours
+    _prestart_zygote(c, unit_names.split(",") if unit_names else None)  # the first worker's: its import of torch overlaps ours
     from autograder.grading import grade_class
     from autograder.late import LatePolicy, load_extensions, parse_time
     from autograder.report import class_table

@@ -131,6 +131,8 @@ def run_jobs(
     results: list[dict] = []
     done = 0
     if workers == 1:
+        if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
+            _resources(course, settings)[0].ready()
         for chunk in chunks:
             got = _session(course, chunk, settings)
             if on_chunk:
@@ -316,7 +318,8 @@ def _proven() -> None:
 
 def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
-    _resources(course, settings)
+    zygote, _ = _resources(course, settings)
+    zygote.ready()
     _proven()
     fakegpu.warm()
 
@@ -364,7 +367,8 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     args = [
         *(str(f) for f in files),
         "-c", str(ini), "--rootdir", str(course.root),
-        "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
+        # Installed pytest plugins have no say in grading (and cost imports).
+        "--disable-plugin-autoload", "-p", "no:cacheprovider", "--import-mode=importlib",
         # Checks print nothing and their tracebacks are never shown: per-test
         # capture, log capture, warnings capture and the end-of-session
         # gc.collect() passes only cost time (about a second a session).

@@ -78,6 +78,11 @@ class Zygote:
             raise RuntimeError("the zygote process died")
         return json.loads(raw)
 
+    def deepen(self) -> None:
+        """Have the zygote import dynamo and sympy too, as soon as it can (no reply awaited)."""
+        with self._lock:
+            socket.send_fds(self._ensure(), [b'{"op": "deepen"}'], [])
+
     def ready(self) -> None:
         """Wait until the zygote has done its imports and forks at once."""
         self._ask({"op": "ping"})
@@ -135,9 +140,11 @@ _PRESTARTED: list[Zygote] = []
 _HANDED_OVER: list[Zygote] = []
 
 
-def prestart(launch: Launch) -> None:
+def prestart(launch: Launch, deep: bool = False) -> None:
     zygote = Zygote(launch)
     zygote.start()
+    if deep:
+        zygote.deepen()
     _PRESTARTED.append(zygote)
 
 
