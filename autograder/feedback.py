@@ -25,6 +25,7 @@ th { background: #f4f4f4; } td.pts { text-align: right; white-space: nowrap; }
 .timeout { color: #a05a00; } .skipped { color: #777; }
 pre { white-space: pre-wrap; margin: 0; font-size: .9em; }
 .problem { background: #fff3f3; border: 1px solid #f0c0c0; padding: .5em; }
+.note { background: #fffbe6; border: 1px solid #eadc9a; padding: .5em; }
 """
 
 
@@ -55,6 +56,8 @@ def student_page(doc: dict, student: str) -> str:
                 f'<p class="problem">Handed in {late["days"]} day(s) after the deadline ({_e(late["due"])}): '
                 f'{late["penalty"]:.0%} off, {late["score_before"]:g} before the penalty.</p>'
             )
+        for note in unit.get("notes", []):
+            parts.append(f'<p class="note">{_e(note)}</p>')
         by_check: dict[str, list[dict]] = defaultdict(list)
         for c in unit["checks"]:
             by_check[c["id"]].append(c)

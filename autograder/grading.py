@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder.feedback import write_feedback
 from autograder.gradescope import results_json, write_results
-from autograder.intake import discover
+from autograder.intake import job_for_file, discover
 from autograder.late import LatePolicy
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
@@ -134,15 +134,41 @@ def check_work(
     file: Path | None = None,
     progress: Progress | None = None,
 ) -> CheckResult:
-    """Check the student's files in ``assignments/`` (or ``file`` for one unit)."""
-    jobs = []
-    for unit in units:
-        path = file if file is not None else unit.stub
-        if not path.is_file():
-            jobs.append(Job("you", unit, None, f"missing: {path} does not exist"))
-        else:
-            jobs.append(Job("you", unit, path))
+    """Check the student's files in ``assignments/`` (or ``file`` for one unit).
+
+    A unit's notebook counts where it is newer than its ``.py`` (the learner
+    works in JupyterLab); the check says which file it read.
+    """
+    with private_tempdir("check") as staging:
+        jobs = [_job_to_check(unit, file, Path(staging)) for unit in units]
+        return _checked(course, units, settings, jobs, progress)
+
+
+def working_file(unit: Unit, file: Path | None = None) -> Path:
+    """The file a check of ``unit`` reads: ``file``, else the newer of the stub and its notebook."""
+    if file is not None:
+        return file
+    notebook = unit.stub.with_suffix(".ipynb")
+    try:
+        if notebook.is_file() and (not unit.stub.is_file() or notebook.stat().st_mtime > unit.stub.stat().st_mtime):
+            return notebook
+    except OSError:
+        pass
+    return unit.stub
+
+
+def _job_to_check(unit: Unit, file: Path | None, staging: Path) -> Job:
+    path = working_file(unit, file)
+    if not path.is_file():
+        return Job("you", unit, None, f"missing: {path} does not exist")
+    return job_for_file("you", unit, path, staging)
+
+
+def _checked(course: Course, units: list[Unit], settings: RunSettings, jobs: list[Job], progress: Progress | None) -> CheckResult:
     results = run_jobs(course, jobs, settings, progress)
     scores = score(jobs, results).get("you", {})
+    for job in jobs:
+        if job.notebook and job.origin is not None:
+            scores[job.unit.name].notes.insert(0, f"checked {job.origin.name}")
     save_progress(course, scores)
     return CheckResult(scores, units, settings.devices, settings.seed, isolation_warnings(results))

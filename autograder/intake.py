@@ -15,14 +15,14 @@ Every (student, unit) pair becomes a job; a missing or unreadable file
 becomes a job with its problem stated, and every file passed over (not
 Python, matching no unit, an older duplicate) is listed with the reason, so
 nothing is dropped silently. Notebooks are read as JSON on the trusted side
-(nothing in them runs here) and their code cells joined into a module.
+(nothing in them runs here) and become a module that runs each code cell
+on its own (``notebook_module``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import stat
@@ -30,17 +30,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.notebook_module import NotebookError, notebook_module
 from autograder.plugin import Job
 from autograder.safetext import printable
 from autograder.units import Course, Unit
 
-__all__ = ["Intake", "discover", "notebook_to_source", "IntakeError"]
+__all__ = ["Intake", "discover", "job_for_file", "IntakeError"]
 
 MAX_FILE_BYTES = 5 << 20
 # A zip of a class: bounded before and while it is unpacked (its own claims may lie).
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_TOTAL = 1 << 30
-MAX_NOTEBOOK_CELLS = 5_000
 _STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 _CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 _RESUBMISSION = re.compile(r"^(?P<stem>.+?)-(?P<rev>\d+)(?P<ext>\.[A-Za-z]+)$")
@@ -281,6 +281,13 @@ def submitted_at(path: Path) -> float:
     return os.lstat(path).st_mtime
 
 
+def job_for_file(student: str, unit: Unit, path: Path, staging: Path) -> Job:
+    """The job for one file of ``unit`` (a ``.py`` module or an ``.ipynb``
+    notebook, whatever its name), read and converted as a class's files are."""
+    name = f"{unit.module}.ipynb" if path.suffix == ".ipynb" else unit.filename
+    return _job(student, unit, {name: (path, ())}, staging, [])
+
+
 def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]) -> Job:
     """One (student, unit) job, its file read once and kept in the staging folder.
 
@@ -305,11 +312,13 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Job(student, unit, None, f"{printable(path.name)} is not UTF-8 text (byte {exc.start}): save it as UTF-8", when)
+    notes: tuple[str, ...] = ()
     if nb and not py:
         try:
-            text = notebook_to_source(text)
-        except IntakeError as exc:
+            converted = notebook_module(text)
+        except NotebookError as exc:
             return Job(student, unit, None, printable(f"{path.name}: {exc}"), when)
+        text, notes = converted.source, tuple(printable(n, 300) for n in converted.notes[:50])
     try:
         encoded = text.encode("utf-8")
     except UnicodeEncodeError:
@@ -317,41 +326,4 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
     out = staging / "files" / student / unit.filename
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(encoded)
-    return Job(student, unit, out, "", when, origin=path)
-
-
-def _nbgrader_test(cell: dict) -> bool:
-    meta = cell.get("metadata")
-    marks = meta.get("nbgrader") if isinstance(meta, dict) else None
-    return isinstance(marks, dict) and marks.get("grade") is True and marks.get("solution") is not True
-
-
-def notebook_to_source(text: str) -> str:
-    """The code cells of a notebook as one module; IPython magics are commented out.
-
-    Cells that nbgrader marks as its own autograder tests (``grade`` without
-    ``solution``) are left out: in a notebook released by nbgrader they are
-    the old grader's asserts, not the student's work, and one failing assert
-    would stop the whole module from loading.
-    """
-    try:
-        nb = json.loads(text)
-        cells = nb["cells"]
-    except RecursionError:
-        raise IntakeError("not a readable Jupyter notebook (its JSON is nested too deeply)") from None
-    except (ValueError, KeyError, TypeError):
-        raise IntakeError("not a readable Jupyter notebook (expected nbformat 4 JSON)") from None
-    if not isinstance(cells, list) or len(cells) > MAX_NOTEBOOK_CELLS:
-        raise IntakeError(f"not a readable Jupyter notebook (cells must be a list of at most {MAX_NOTEBOOK_CELLS})")
-    parts = []
-    for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or _nbgrader_test(cell):
-            continue
-        src = cell.get("source", "")
-        if isinstance(src, list) and all(isinstance(line, str) for line in src):
-            src = "".join(src)
-        elif not isinstance(src, str):
-            raise IntakeError("not a readable Jupyter notebook (a code cell's source is neither text nor a list of lines)")
-        lines = [f"# {line}" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines()]
-        parts.append("\n".join(lines))
-    return "\n\n".join(parts) + "\n"
+    return Job(student, unit, out, "", when, origin=path, notes=notes, notebook=bool(nb and not py))

@@ -21,6 +21,7 @@ import torch
 
 from autograder.checks import FAKE_GPU, CheckFailure, TrapHit
 from autograder.safetext import printable
+from autograder.notebook_module import SKIPPED_CELLS
 from autograder.remote import ImportFailed, MissingAttribute, Sandbox, SandboxError, StudentError
 from autograder.units import Unit
 from autograder.zygote import Zygote
@@ -38,6 +39,8 @@ class Job:
     problem: str = ""
     submitted: float | None = None  # when it was handed in (epoch seconds), if known
     origin: Path | None = None  # the file handed in, when ``source`` is the grader's private copy of it
+    notes: tuple[str, ...] = ()  # what intake left out of the file (a notebook's magics, say)
+    notebook: bool = False  # ``source`` was made from a notebook: its skipped cells are read back
 
 
 class MissingSubmission(Exception):
@@ -195,6 +198,8 @@ class Fixtures:
             cuda="cuda" in run.devices,
         )
         yield box
+        if job.notebook:
+            run.results += [{"kind": "note", "student": job.student, "unit": job.unit.name, "text": t} for t in _skipped_cells(box)]
         box.close()
         if box.generation:
             run.isolation.add(tuple(box.isolated))
@@ -232,6 +237,24 @@ class Fixtures:
 
 
 _MAX_MESSAGE = 2000
+
+
+def _skipped_cells(box: Sandbox) -> list[str]:
+    """The notebook cells that raised in the sandbox, as it lists them.
+
+    Words for the student only, never a score: a submission that lies here
+    misleads no one but itself. Read only from a sandbox still running the
+    module (a crashed one is not restarted for this), bounded and escaped.
+    """
+    if not box.alive:
+        return []
+    try:
+        listed = getattr(box.module, SKIPPED_CELLS)
+    except Exception:  # noqa: BLE001 - no list, nothing to say
+        return []
+    if not isinstance(listed, list):
+        return []
+    return [printable(t, 300) for t in listed[:20] if isinstance(t, str)]
 
 
 def classify(exc: BaseException | None, unit: Unit) -> tuple[str, str, str | None]:

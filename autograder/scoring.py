@@ -27,22 +27,27 @@ class UnitScore:
     problem: str  # why the file was not graded, or ""
     checks: list[dict] = field(default_factory=list)
     late: dict | None = None  # days, penalty and the score before it, when handed in late
+    notes: list[str] = field(default_factory=list)  # what was skipped of the file (a notebook's cells), in words
 
     def as_dict(self) -> dict:
         out = {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
-        return out | ({"late": self.late} if self.late else {})
+        return out | ({"late": self.late} if self.late else {}) | ({"notes": self.notes} if self.notes else {})
 
 
 def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore]]:
     """``{student: {unit: UnitScore}}`` for every job, results or not."""
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    notes: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in results:
         if r.get("kind") == "check":
             rows[(r["student"], r["unit"])].append(r)
+        elif r.get("kind") == "note":
+            notes[(r["student"], r["unit"])].append(r["text"])
     out: dict[str, dict[str, UnitScore]] = defaultdict(dict)
     for job in jobs:
         got = rows.get((job.student, job.unit.name), [])
-        out[job.student][job.unit.name] = _unit_score(job, got)
+        out[job.student][job.unit.name] = unit = _unit_score(job, got)
+        unit.notes = [*job.notes, *notes.get((job.student, job.unit.name), [])]
     return dict(out)
 
 
