@@ -23,6 +23,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'autograder' has no attribute {name!r}")
 
 
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext autograder`` in a notebook: ``%check`` and ``%unit``."""
+    from autograder.notebook_magic import load_ipython_extension as load
+
+    load(ipython)
+
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -357,6 +357,23 @@ def dev_coverage(write: Path | None, course: Path | None) -> None:
     sys.exit(1 if found.problems else 0)
 
 
+@dev.command("notebooks")
+@click.option("--check", "check_only", is_flag=True, help="Write nothing: fail if a notebook is missing or differs from what its stub generates.")
+@_course_option
+def dev_notebooks(check_only: bool, course: Path | None) -> None:
+    """Write each unit's notebook (assignments/<unit>/<module>.ipynb) from its stub, or check them for drift."""
+    from autograder.notebooks import check_drift, write_notebook
+
+    c = _course(course)
+    if check_only:
+        drifted = check_drift(c)
+        for d in drifted:
+            err.print(f"[red]✗[/] {d.path}: {d.why}; run: torchgrade dev notebooks")
+        sys.exit(1 if drifted else 0)
+    for unit in c.units:
+        err.print(f"wrote {write_notebook(unit)}")
+
+
 @main.group(cls=_Group)
 def gradescope() -> None:
     """Gradescope: build the autograder zip, or grade one submission inside it."""

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.notebooks import write_notebook
 from autograder.units import Course, Unit
 
 __all__ = ["ReleaseError", "Release", "build_release", "tool_pyproject"]
@@ -22,11 +23,23 @@ _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".torchgrade", ".ipynb_ch
 
 STUDENT_README = """# {title}
 
-Your exercises: one folder per unit in `assignments/`, in order. In each,
-the module (for example `assignments/01_tensors/tensors.py`) has functions
-and classes whose bodies say `TODO`: read the docstring, write the code.
+Your exercises: one folder per unit in `assignments/`, in order. Each
+unit comes twice, work in the one you like: a notebook
+(`assignments/01_tensors/tensors.ipynb`) and a module
+(`assignments/01_tensors/tensors.py`). Their functions and classes say
+`TODO`: read what they must do, write the code.
 
-Set up once (Python 3.11 or newer):
+In JupyterLab, set up once and open a unit (Python 3.11 or newer):
+
+```
+python3 -m venv .venv && .venv/bin/pip install torch -e ".[notebook]"
+.venv/bin/jupyter lab assignments/01_tensors/tensors.ipynb
+```
+
+Run each `%check` cell after your code: it checks what the notebook has run,
+saved or not, and shows what passes.
+
+In an editor, set up once:
 
 ```
 python3 -m venv .venv && .venv/bin/pip install torch -e .
@@ -64,13 +77,16 @@ build-backend = "setuptools.build_meta"
 name = "torchgrade"
 version = "{version}"
 requires-python = ">=3.11"
-dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8", "click>=8.1", "rich>=13", "sqlalchemy>=2"]
+dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8.4", "click>=8.1", "rich>=13", "sqlalchemy>=2", "jupytext>=1.16"]
+
+[project.optional-dependencies]
+notebook = ["jupyterlab>=4", "ipykernel>=6"]
 
 [project.scripts]
-torchgrade = "autograder.cli:main"
+torchgrade = "autograder.cli:run"
 
-[tool.setuptools]
-packages = ["autograder"]
+[tool.setuptools.packages.find]
+include = ["autograder*"]
 """
 
 
@@ -106,6 +122,7 @@ def build_release(course: Course, out: Path, units: list[Unit], title: str = "Py
     out.mkdir(parents=True, exist_ok=True)
     for unit in units:
         shutil.copytree(unit.stub.parent, out / "assignments" / unit.name, ignore=_SKIP)
+        write_notebook(unit, out / "assignments" / unit.name)  # from the stub as it is now, whatever the tree holds
     package = Path(__file__).resolve().parent
     shutil.copytree(package, out / "autograder", ignore=_SKIP)
     (out / "pyproject.toml").write_text(tool_pyproject())

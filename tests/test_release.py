@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from autograder.cli import main
+from autograder.notebooks import notebook_text
 from autograder.units import load_course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ def test_release_has_every_unit_and_the_tool(release):
         folder = release / "assignments" / unit.name
         assert (folder / unit.filename).read_text() == unit.stub.read_text()
         assert (folder / "unit.toml").is_file() and (folder / "check_public.py").is_file()
+        assert (folder / f"{unit.module}.ipynb").read_text() == notebook_text(unit)  # the notebook, generated from the stub
     assert (release / "assignments" / "11_data" / "wine.csv").is_file()
     assert (release / "autograder" / "cli.py").is_file() and (release / "pyproject.toml").is_file()
     assert "torchgrade check" in (release / "README.md").read_text()
