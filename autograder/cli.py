@@ -420,7 +420,23 @@ def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int |
 
 @main.group(cls=_Group)
 def nbgrader() -> None:
-    """nbgrader: put grades into an nbgrader course's gradebook."""
+    """nbgrader: courses from torchgrade units, and grades into an nbgrader gradebook."""
+
+
+@nbgrader.command("assign")
+@click.argument("course_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--units", "unit_names", default=None, help="Comma-separated units. Default: all.")
+@click.option("--course-id", default="torchgrade", show_default=True, help="nbgrader's course_id, for a new nbgrader_config.py.")
+@_course_option
+def nbgrader_assign(course_dir: Path, unit_names: str | None, course_id: str, course: Path | None) -> None:
+    """Write COURSE_DIR/source/<unit>/ for nbgrader: solution regions, test cells that run torchgrade's checks."""
+    from autograder.nbgrader_course import write_source
+    from autograder.runner import load_units
+
+    c = _course(course)
+    for path in write_source(c, course_dir, load_units(c, unit_names.split(",") if unit_names else None), course_id):
+        err.print(f"wrote {path}")
+    err.print(f"next, in {course_dir}: nbgrader generate_assignment UNIT, then collect, then nbgrader autograde UNIT")
 
 
 @nbgrader.command("export")

@@ -1,6 +1,7 @@
 """``%load_ext autograder``: check a unit from inside its notebook.
 
     %unit 04_autograd    which unit this notebook is (a generated notebook's first cell says it)
+    %unit 04_autograd /path/to/course    ... of a course elsewhere than above this folder
     %check               every check of the unit, on what the kernel has run, saved or not
     %check make_leaf     one exercise's checks
     r = %check           r.score, r.max_score, r.rows
@@ -15,9 +16,12 @@ checks, those too. JupyterLab shows the result as a table, a terminal as text.
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import tempfile
+import warnings
+from contextlib import redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,8 +29,6 @@ from autograder.units import Course, Unit, UnitError, find_course, load_course
 
 __all__ = ["CheckReport", "load_ipython_extension", "check_history"]
 
-# Our own magics are dropped from the replay rather than noted as skipped.
-_OWN = re.compile(r"^\s*%(load_ext|reload_ext|unit|check)\b")
 
 
 @dataclass
@@ -83,10 +85,12 @@ def check_history(course: Course, unit: Unit, cells: list[str], exercise: str | 
     if exercise is not None and exercise not in {e.name for e in unit.exercises}:
         names = ", ".join(e.name for e in unit.exercises)
         raise UnitError(f"{unit.name} has no exercise {exercise!r}: it has {names}")
-    kept = ["" if _OWN.match(c or "") else _drop_own_lines(c or "") for c in cells]
+    kept = [c or "" for c in cells]  # our own magics are left out by notebook_module, without a note
     notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
                 "cells": [{"cell_type": "code", "source": c, "metadata": {}, "outputs": [], "execution_count": None} for c in kept]}  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="torchgrade-kernel-") as tmp:
+    # Nothing on stderr: nbgrader scores a test cell that wrote there 0.
+    with tempfile.TemporaryDirectory(prefix="torchgrade-kernel-") as tmp, warnings.catch_warnings(), redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
         path = Path(tmp) / f"{unit.module}.ipynb"
         path.write_text(json.dumps(notebook))
         settings = RunSettings(devices=resolve_devices(), seed=new_seed(), which="auto", allow_unconfined=True)
@@ -97,10 +101,6 @@ def check_history(course: Course, unit: Unit, cells: list[str], exercise: str | 
     score = got.score if exercise is None else round(sum(r["points"] for r in rows), 6)
     most = got.max_score if exercise is None else round(sum(r["max_points"] for r in rows), 6)
     return CheckReport(unit.name, exercise, score, most, rows, notes + result.warnings, got.problem)
-
-
-def _drop_own_lines(cell: str) -> str:
-    return "\n".join("" if _OWN.match(line) else line for line in cell.splitlines())
 
 
 class _State:
@@ -134,8 +134,10 @@ def load_ipython_extension(ipython) -> None:
     state = _State()
 
     def unit_magic(line: str):
-        name = line.strip()
+        name, _, root = line.strip().partition(" ")
         try:
+            if root.strip() and Path(root.strip()).is_dir():  # a course elsewhere (an nbgrader course's setup cell says where)
+                state.course = load_course(Path(root.strip()))
             state.unit = _course(state).unit(name).name
         except UnitError as exc:
             raise UsageError(str(exc)) from None

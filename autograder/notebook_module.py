@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tokenize
 from dataclasses import dataclass
 
-__all__ = ["NotebookError", "NotebookModule", "notebook_module", "SKIPPED_CELLS", "MAX_NOTEBOOK_CELLS"]
+__all__ = ["NotebookError", "NotebookModule", "notebook_module", "OWN_MAGICS", "SKIPPED_CELLS", "MAX_NOTEBOOK_CELLS"]
 
 MAX_NOTEBOOK_CELLS = 5_000
 #: The module global where the sandbox lists the cells that raised.
 SKIPPED_CELLS = "torchgrade_skipped_cells"
+# torchgrade's own magics (the setup and check cells of its notebooks): left out without a note
+OWN_MAGICS = re.compile(r"^\s*([A-Za-z_][\w.]*\s*=\s*)?%(load_ext\s+autograder|reload_ext\s+autograder|unit|check)\b")
+# "files = !ls" and "r = %check": IPython's assignment from a magic or shell
+_ASSIGNED_MAGIC = re.compile(r"^[A-Za-z_][\w.]*\s*=\s*[%!]")
 # Cell magics whose body is plain Python that runs as it is.
 _BODY_RUNS = ("%%time", "%%timeit", "%%capture", "%%python", "%%python3", "%%prun")
 
@@ -117,7 +122,9 @@ def _without_ipython(number: int, first: str, source: str, notes: list[str]) -> 
         stripped = line.lstrip()
         if i in inside:
             kept.append(line)
-        elif stripped.startswith(("%", "!")) or (stripped.endswith("?") and not stripped.startswith("#") and "=" not in stripped):
+        elif OWN_MAGICS.match(line):
+            kept.append("")
+        elif stripped.startswith(("%", "!")) or _ASSIGNED_MAGIC.match(stripped) or (stripped.endswith("?") and not stripped.startswith("#") and "=" not in stripped):
             notes.append(f"code cell {number}: {_short(stripped)} is IPython, not Python: skipped")
             kept.append("")  # keep line numbers as the student sees them
         else:
