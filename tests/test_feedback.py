@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import pytest
 from autograder.grading import grade_class
 from autograder.runner import RunSettings
 from autograder.units import load_course
+from tests.browser import chromium
+from tests.browser import pdftotext as pdftotext_binary
 from tests.test_hostile import FIXTURE, SOLVED
 
 TRAP = (FIXTURE / "checks" / "01_toy" / "traps" / "int64_default.py").read_text()
@@ -45,21 +46,17 @@ def test_page_shows_nothing_it_must_not(graded):
     assert "<script" not in cat.lower() and "http" not in cat
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(_chromium() is None or shutil.which("pdftotext") is None, reason="needs chromium and pdftotext")
 def test_failing_check_is_visible_in_a_browser(graded, tmp_path):
     """Rendered by headless Chromium, the failing check and its message are on the page a person sees."""
+    browser, pdftotext = chromium(), pdftotext_binary()
     pdf = tmp_path / "bo.pdf"
     subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
          "--no-pdf-header-footer", f"--print-to-pdf={pdf}", (graded / "bo.html").as_uri()],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = " ".join(text.split())
     assert "Feedback for bo" in flat and "failed [cpu]" in flat and "is int64" in flat
 
