@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.notebook_module import NotebookError, notebook_module
+from autograder.notebook_module import NotebookError, notebook_module, released_cells
 from autograder.plugin import Job
 from autograder.safetext import printable
 from autograder.units import Course, Unit
@@ -84,7 +84,8 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
         safe = _safe_id(student)
         notes.append(f"{safe}: graded under this id; the name it came under has characters an id cannot hold ({student!r})")
         found[safe] = found.pop(student)
-    jobs = [_job(student, unit, files, staging, notes) for student, files in sorted(found.items()) for unit in units]
+    released = _released(root / "release" if layout == "nbgrader" and (root / "submitted").is_dir() else None)
+    jobs = [_job(student, unit, files, staging, notes, released) for student, files in sorted(found.items()) for unit in units]
     return Intake(jobs, [printable(n, 1000) for n in notes], layout)
 
 
@@ -288,7 +289,27 @@ def job_for_file(student: str, unit: Unit, path: Path, staging: Path) -> Job:
     return _job(student, unit, {name: (path, ())}, staging, [])
 
 
-def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]) -> Job:
+def _released(release: Path | None):
+    """For an nbgrader course: a notebook's read-only cells as released, by the submitted path."""
+    cache: dict[Path, dict[str, str]] = {}
+
+    def lookup(path: Path) -> dict[str, str]:
+        if release is None:
+            return {}
+        try:
+            assignment, name = path.parent.name, path.name
+            original = release / assignment / name
+            if original not in cache:
+                data, _ = read_regular(original) if original.is_file() else (None, "")
+                cache[original] = released_cells(data.decode("utf-8")) if data else {}
+        except (NotebookError, UnicodeDecodeError, OSError):
+            cache[original] = {}
+        return cache[original]
+
+    return lookup
+
+
+def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str], released=None) -> Job:
     """One (student, unit) job, its file read once and kept in the staging folder.
 
     Whatever the bytes, the outcome is a job: graded from a private copy, or
@@ -315,7 +336,7 @@ def _job(student: str, unit: Unit, files: Files, staging: Path, notes: list[str]
     notes: tuple[str, ...] = ()
     if nb and not py:
         try:
-            converted = notebook_module(text)
+            converted = notebook_module(text, released(path) if released else None)
         except NotebookError as exc:
             return Job(student, unit, None, printable(f"{path.name}: {exc}"), when)
         text, notes = converted.source, tuple(printable(n, 300) for n in converted.notes[:50])

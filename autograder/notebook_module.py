@@ -14,8 +14,10 @@ Left out before anything runs, each with a note:
   IPython in the sandbox. A cell magic that only times or captures
   (``%%time``) keeps its body; any other cell magic skips the cell.
 
-nbgrader's read-only cells are the instructor's setup and run as the
-student's own do, as nbgrader runs them.
+nbgrader's read-only cells are the instructor's: where the released
+notebook is at hand (an nbgrader course's ``release/``), they run as
+released, whatever the student's copy says, as nbgrader's autograde
+restores them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-__all__ = ["NotebookError", "NotebookModule", "notebook_module", "OWN_MAGICS", "SKIPPED_CELLS", "MAX_NOTEBOOK_CELLS"]
+__all__ = ["NotebookError", "NotebookModule", "notebook_module", "released_cells", "OWN_MAGICS", "SKIPPED_CELLS", "MAX_NOTEBOOK_CELLS"]
 
 MAX_NOTEBOOK_CELLS = 5_000
 #: The module global where the sandbox lists the cells that raised.
@@ -49,8 +51,14 @@ class NotebookModule:
     notes: tuple[str, ...]  # what was left out before running, in words
 
 
-def notebook_module(text: str) -> NotebookModule:
-    """The module for a notebook's JSON text, and what was left out of it."""
+def notebook_module(text: str, released: dict[str, str] | None = None) -> NotebookModule:
+    """The module for a notebook's JSON text, and what was left out of it.
+
+    ``released`` maps the grade ids of nbgrader's read-only cells to their
+    source as released: such a cell runs as the instructor wrote it, not as
+    the student's copy says (a changed one is noted).
+    """
+    released = released or {}
     notes: list[str] = []
     runs: list[tuple[int, str, str]] = []  # (code cell number, first line, source)
     tests = 0
@@ -63,6 +71,10 @@ def notebook_module(text: str) -> NotebookModule:
             tests += 1
             continue
         source = _source(cell)
+        original = released.get(_read_only_id(cell))
+        if original is not None and original != source:
+            notes.append(f"code cell {number}: a read-only cell was changed; it ran as released")
+        source = source if original is None else original
         first = next((line.strip() for line in source.splitlines() if line.strip()), "")
         if not first:
             continue
@@ -99,6 +111,23 @@ def _nbgrader_test(cell: dict) -> bool:
     meta = cell.get("metadata")
     marks = meta.get("nbgrader") if isinstance(meta, dict) else None
     return isinstance(marks, dict) and marks.get("grade") is True and marks.get("solution") is not True
+
+
+def _read_only_id(cell: dict) -> str | None:
+    meta = cell.get("metadata")
+    marks = meta.get("nbgrader") if isinstance(meta, dict) else None
+    if isinstance(marks, dict) and marks.get("locked") is True and marks.get("solution") is not True:
+        return marks.get("grade_id") if isinstance(marks.get("grade_id"), str) else None
+    return None
+
+
+def released_cells(text: str) -> dict[str, str]:
+    """``{grade id: source}`` of the read-only code cells of a released nbgrader notebook."""
+    out = {}
+    for cell in _cells(text):
+        if isinstance(cell, dict) and cell.get("cell_type") == "code" and _read_only_id(cell):
+            out[_read_only_id(cell)] = _source(cell)
+    return out
 
 
 def _short(line: str) -> str:

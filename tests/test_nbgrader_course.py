@@ -33,12 +33,14 @@ def course(tmp_path_factory) -> Path:
     released = json.loads((nbc / "release" / UNIT / "tensors.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("solution")}
 
-    def submit(student: str, skip: set[str] = frozenset(), extra: list[str] = ()) -> None:
+    def submit(student: str, skip: set[str] = frozenset(), extra: list[str] = (), setup: str | None = None) -> None:
         nb = json.loads(json.dumps(released))
         for cell in nb["cells"]:
             marks = cell["metadata"].get("nbgrader", {})
             if marks.get("solution") and marks["grade_id"] not in skip:
                 cell["source"] = answers[marks["grade_id"]]
+            if marks.get("grade_id") == "setup" and setup is not None:
+                cell["source"] = setup
         nb["cells"] += [{"cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None} for s in extra]
         folder = nbc / "submitted" / student / UNIT
         folder.mkdir(parents=True)
@@ -49,6 +51,7 @@ def course(tmp_path_factory) -> Path:
     submit("ben", skip={"random_images", "convert"})  # two TODOs left
     submit("cy", extra=["raise RuntimeError('a last cell that raises')"])
     submit("dee", skip={a for a in answers})  # nothing done
+    submit("eve", setup="%load_ext autograder\n%unit 01_tensors")  # a read-only cell edited: its imports gone
     return nbc
 
 
@@ -77,6 +80,8 @@ def test_nbgrader_autograde_and_torchgrade_agree_exercise_by_exercise(course, tm
     assert nbgrader == torchgrade
     most = ours["ada"]["units"][UNIT]["max_score"]
     assert torchgrade["ada"] == torchgrade["cy"] == most and torchgrade["dee"] == 0 and 0 < torchgrade["ben"] < most
+    # both ran eve's read-only setup cell as released, not as she edited it
+    assert torchgrade["eve"] == most and "code cell 1: a read-only cell was changed; it ran as released" in ours["eve"]["units"][UNIT]["notes"]
     # per exercise: nbgrader's test cell of each exercise earned what torchgrade's checks of it did
     autograded = json.loads((course / "autograded" / "ben" / UNIT / "tensors.ipynb").read_text())
     earned = {}

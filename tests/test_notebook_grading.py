@@ -151,3 +151,13 @@ def test_check_file_reads_a_notebook(tmp_path):
     unit = doc["units"]["01_toy"]
     assert done.returncode == 0 and unit["score"] == unit["max_score"] == 4, done.stderr[-2000:]
     assert unit["notes"] == ["checked work.ipynb", "code cell 5: %timeit scale(1, 2) is IPython, not Python: skipped"]
+
+
+def test_read_only_cells_run_as_released():
+    """A student who edits nbgrader's read-only setup cell runs the instructor's instead, and is told."""
+    marks = {0: {"grade": False, "solution": False, "locked": True, "grade_id": "setup"}}
+    edited = notebook("import torch\nimport builtins\nbuiltins.FLAG = 'tampered'", SCALE, marks=marks)
+    mod = notebook_module(edited, released={"setup": "import torch\nFLAG = 'as released'"})
+    scope = run(mod.source)
+    assert scope["FLAG"] == "as released" and mod.notes == ("code cell 1: a read-only cell was changed; it ran as released",)
+    assert run(notebook_module(edited).source)[SKIPPED_CELLS] == []  # without the release at hand, the cell runs as it is
