@@ -4,8 +4,8 @@
 
 Grades N submissions of one unit (solutions, stubs and trap mutants in turn)
 with `torchgrade grade`'s API while a thread samples, every 0.2 s, the
-resident memory of the grader, of each worker, and of the zygotes and
-sandboxes below them. Prints each one's peak, and the grader's and workers'
+resident memory of the grader, of each worker, and of the zygote and
+sandboxes (by PSS, so that pages a sandbox shares with the zygote count once). Prints each one's peak, and the grader's and workers'
 resident memory after each tenth of the run: growth would show as a rising
 column, and the last tenth is compared with the second.
 """
@@ -48,8 +48,36 @@ def python_children(pid: int) -> list[int]:
     return found
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size: shared pages (a fork's, the zygote's) counted once across processes."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                ppid = int(Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    out, stack = [], list(children.get(pid, []))
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack += children.get(p, [])
+    return out
+
+
 class Sampler(threading.Thread):
-    """Peaks of the grader, of each worker (a direct python child) and of everything below the workers."""
+    """Peaks of the grader, of each worker (a direct python child) and of the zygote and sandboxes."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
@@ -64,12 +92,15 @@ class Sampler(threading.Thread):
         while not self.stop.wait(0.2):
             grader = rss_mib(self.me)
             self.grader_peak = max(self.grader_peak, grader)
-            largest = 0.0
+            largest = own = 0.0
             for w in python_children(self.me):
                 r = rss_mib(w)
-                largest = max(largest, r)
+                largest, own = max(largest, r), own + r
                 self.worker_peak[w] = max(self.worker_peak.get(w, 0.0), r)
-                self.below_peak = max(self.below_peak, tree_rss(w) / 2**20 - r)
+            # the zygote (shared, the grader's child) and its sandboxes, by PSS: their RSS
+            # would count the pages a sandbox shares with the zygote once per sandbox
+            workers = set(python_children(self.me))
+            self.below_peak = max(self.below_peak, sum(pss_mib(d) for d in descendants(self.me) if d not in workers))
             self.now = (grader, largest)
 
 
@@ -100,7 +131,7 @@ def main() -> None:
     print(f"{args.n} submissions of {unit.name} in {seconds:.1f} s, {args.workers} workers")
     print(f"  peak resident memory: grader {sampler.grader_peak:.0f} MiB; workers "
           + ", ".join(f"{v:.0f}" for v in sampler.worker_peak.values())
-          + f" MiB; zygotes and sandboxes below the workers together {sampler.below_peak:.0f} MiB")
+          + f" MiB; the zygote and sandboxes together {sampler.below_peak:.0f} MiB (PSS)")
     print("  after each tenth of the run (submissions done: grader MiB / largest worker MiB):")
     print("   " + "  ".join(f"{d}: {g:.0f}/{w:.0f}" for d, g, w in marks))
     if len(marks) >= 3:
