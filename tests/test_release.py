@@ -61,7 +61,7 @@ def test_release_has_every_unit_and_the_tool(release):
         assert (folder / "unit.toml").is_file() and (folder / "check_public.py").is_file()
         assert (folder / f"{unit.module}.ipynb").read_text() == notebook_text(unit)  # the notebook, generated from the stub
     assert (release / "assignments" / "11_data" / "wine.csv").is_file()
-    assert (release / "autograder" / "cli.py").is_file() and (release / "pyproject.toml").is_file()
+    assert (release / "autograder" / "cli" / "__init__.py").is_file() and (release / "pyproject.toml").is_file()
     assert "torchgrade check" in (release / "README.md").read_text()
 
 

@@ -1,0 +1,98 @@
+"""What every command shares: the consoles, the options, the error handling,
+and the zygote started before the engine's imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from autograder.units import Course, UnitError, find_course, load_course
+
+console = Console(stderr=False)
+err = Console(stderr=True)
+
+_course_option = click.option(
+    "--course", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="The course folder (the one with assignments/). Default: the nearest one at or above the current folder.",
+)  # fmt: skip
+_seed_option = click.option("--seed", type=int, default=None, help="Seed for the checks' inputs; a run prints its seed so that --seed reproduces it.")
+
+
+def _course(path: Path | None) -> Course:
+    return load_course(find_course(path) if path is None else path.resolve())
+
+
+def _devices(value: str | None, require_cuda: bool) -> tuple[str, ...]:
+    from autograder.runner import resolve_devices
+
+    return resolve_devices(value.split(",") if value else None, require_cuda)
+
+
+def _bar(total_label: str) -> Progress:
+    return Progress(
+        TextColumn(total_label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )  # fmt: skip
+
+
+def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
+    """Start the sandbox zygote now, before this process imports the engine.
+
+    The launch is the one ``runner`` will ask for (a run of one worker on this
+    course), so it is taken over there; a different one is stopped. Where the
+    units make optimizers (whose constructor imports dynamo), the zygote is
+    told to import dynamo before the first sandbox rather than leave it to them.
+    """
+    from autograder.confinement import bwrap_status, plan
+    from autograder.zygote import prestart
+
+    if bwrap_status()[0] is not None:
+        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), deep=_makes_optimizers(c, units))
+
+
+def _names_optim(path: Path) -> bool:
+    """Whether code (not a comment or docstring) in ``path`` names ``optim``."""
+    import io
+    import tokenize
+
+    with path.open() as fh:
+        return any(t.type == tokenize.NAME and t.string == "optim" for t in tokenize.generate_tokens(io.StringIO(fh.read()).readline))
+
+
+def _makes_optimizers(c: Course, names: list[str] | None) -> bool:
+    try:
+        units = [c.unit(n) for n in names] if names else list(c.units)
+        return any(_names_optim(path) for u in units for path in (u.solution, u.hidden_checks) if path.is_file())
+    except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
+        return False
+
+
+class _UserError(click.ClickException):
+    """A problem with the input or the course: one clear line, exit status 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if isinstance(exc, _user_errors()):
+                raise _UserError(str(exc)) from None
+            raise
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the input's or the course's fault: one clear line each."""
+    from autograder.intake import IntakeError
+    from autograder.late import LateError
+    from autograder.nbgrader_export import NbgraderError
+    from autograder.release import ReleaseError
+    from autograder.runner import GradingError
+
+    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError)
+
