@@ -170,5 +170,5 @@ def _checked(course: Course, units: list[Unit], settings: RunSettings, jobs: lis
     for job in jobs:
         if job.notebook and job.origin is not None:
             scores[job.unit.name].notes.insert(0, f"checked {job.origin.name}")
-    save_progress(course, scores)
+    save_progress(course, scores, partial=bool(settings.exercises))
     return CheckResult(scores, units, settings.devices, settings.seed, isolation_warnings(results))

@@ -31,11 +31,11 @@ def notebook_path(unit: Unit, folder: Path | None = None) -> Path:
     return (folder or unit.stub.parent) / f"{unit.module}.ipynb"
 
 
-def notebook_text(unit: Unit) -> str:
-    """The unit's notebook (nbformat 4 JSON), generated from its stub."""
+def notebook_text(unit: Unit, stub: str | None = None) -> str:
+    """The unit's notebook (nbformat 4 JSON), generated from its stub (or from ``stub``, its text)."""
     import jupytext
 
-    nb = jupytext.reads(_percent(unit), fmt="py:percent")
+    nb = jupytext.reads(_percent(unit, stub), fmt="py:percent")
     nb.metadata = {"kernelspec": dict(_KERNEL), "language_info": {"name": "python"}, "torchgrade": {"unit": unit.name}}
     for i, cell in enumerate(nb.cells):
         cell.id = f"{unit.name}-{i:03d}".replace("_", "-")
@@ -68,8 +68,8 @@ def check_drift(course: Course) -> list[Drift]:
     return drifted
 
 
-def _percent(unit: Unit) -> str:
-    source = unit.stub.read_text()
+def _percent(unit: Unit, stub: str | None = None) -> str:
+    source = unit.stub.read_text() if stub is None else stub
     lines = source.splitlines()
     tree = ast.parse(source)
     exercises = {e.name: e for e in unit.exercises}

@@ -87,8 +87,10 @@ class GradingPlugin:
         devices: list[str],
         seed: int,
         zygote: Zygote,
+        exercises: tuple[str, ...] = (),
     ) -> None:
         self.jobs, self.check_files = jobs, {p.resolve(): u for p, u in check_files.items()}
+        self.exercises = set(exercises)  # only these exercises' checks, when given (watch: the current one)
         self.devices, self.seed, self.zygote = devices, seed, zygote
         self.results: list[dict] = []
         # (student, unit, check) -> device where it timed out: a check earns
@@ -116,6 +118,11 @@ class GradingPlugin:
             marker = metafunc.definition.get_closest_marker("check")
             extra = [FAKE_GPU] if marker is None or marker.kwargs.get("fakegpu", True) else []
             metafunc.parametrize("device", [*self.devices, *extra])
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if self.exercises:
+            marked = [(i, i.get_closest_marker("check")) for i in items]
+            items[:] = [i for i, m in marked if m is not None and m.kwargs.get("exercise") in self.exercises]
 
     def reference(self, node: pytest.Item) -> ModuleType:
         unit = self._unit(node)

@@ -14,7 +14,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.hints import released_hints_toml
 from autograder.notebooks import write_notebook
+from autograder.solutions import STUBS
 from autograder.units import Course, Unit
 
 __all__ = ["ReleaseError", "Release", "build_release", "tool_pyproject"]
@@ -77,7 +79,7 @@ build-backend = "setuptools.build_meta"
 name = "torchgrade"
 version = "{version}"
 requires-python = ">=3.11"
-dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8.4", "click>=8.1", "rich>=13", "sqlalchemy>=2", "jupytext>=1.16"]
+dependencies = ["torch>=2.2", "numpy>=1.26", "pytest>=8.4", "click>=8.1", "rich>=13", "sqlalchemy>=2", "jupytext>=1.16", "watchfiles>=0.21"]
 
 [project.optional-dependencies]
 notebook = ["jupyterlab>=4", "ipykernel>=6"]
@@ -111,7 +113,7 @@ class Release:
     files: int
 
 
-def build_release(course: Course, out: Path, units: list[Unit], title: str = "PyTorch exercises") -> Release:
+def build_release(course: Course, out: Path, units: list[Unit], title: str = "PyTorch exercises", hint_levels: int = 2) -> Release:
     """Write the student release of ``units`` to ``out`` (which must not exist or be empty)."""
     if out.exists() and any(out.iterdir()):
         raise ReleaseError(f"{out} is not empty: give a new folder, so that nothing old is shipped by mistake")
@@ -123,6 +125,11 @@ def build_release(course: Course, out: Path, units: list[Unit], title: str = "Py
     for unit in units:
         shutil.copytree(unit.stub.parent, out / "assignments" / unit.name, ignore=_SKIP)
         write_notebook(unit, out / "assignments" / unit.name)  # from the stub as it is now, whatever the tree holds
+        pristine = out / STUBS / unit.name / unit.filename  # for `torchgrade reset`
+        pristine.parent.mkdir(parents=True, exist_ok=True)
+        pristine.write_text(unit.stub.read_text())
+        with (out / "assignments" / unit.name / "unit.toml").open("a") as fh:
+            fh.write(released_hints_toml(unit, hint_levels))  # made here: the release has no solutions to make them from
     package = Path(__file__).resolve().parent
     shutil.copytree(package, out / "autograder", ignore=_SKIP)
     (out / "pyproject.toml").write_text(tool_pyproject())

@@ -125,7 +125,7 @@ def unit_table(unit: Unit, score: UnitScore) -> Table:
                 line = f"[{_STATUS_STYLE[r['status']]}]{r['status']}[/] {escape('[' + r['device'] + ']')} {escape(r['message'])}"
                 if line not in seen:
                     seen.append(line)
-            result = "\n".join(seen[:3]) + (f"\n[dim]hint: {escape(ex.hint)}[/]" if ex.hint else "")
+            result = "\n".join(seen[:3]) + f"\n[dim]hint: torchgrade hint {unit.name} {ex.name}[/]"
         table.add_row(f"{ex.name}\n[dim]{escape(ex.title)}[/]", f"{got:g}/{most:g}", result)
     return table
 

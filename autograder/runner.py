@@ -62,6 +62,8 @@ class RunSettings:
     # Run submissions without bubblewrap where it cannot be had: for a
     # learner's own code, or when an instructor says so (--unconfined).
     allow_unconfined: bool = False
+    # Only these exercises' checks (a learner's watch on the current one); all when empty.
+    exercises: tuple[str, ...] = ()
 
 
 def new_seed() -> int:
@@ -360,7 +362,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
     files = check_files(units, settings.which)
-    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote)
+    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote, exercises=settings.exercises)
     collector = _Collector()
     ini = Path(scratch) / "pytest.ini"
     ini.write_text("[pytest]\n")

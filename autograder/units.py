@@ -32,7 +32,6 @@ class Exercise:
     title: str
     points: float
     concepts: tuple[str, ...]
-    hint: str
 
 
 @dataclass(frozen=True)
@@ -146,10 +145,14 @@ def load_unit(root: Path, name: str) -> Unit:
                 title=e["title"],
                 points=float(e["points"]),
                 concepts=tuple(e.get("concepts", ())),
-                hint=e.get("hint", ""),
             )
             for e in data["exercises"]
         )
+        legacy = [e["name"] for e in data["exercises"] if "hint" in e]
+        if legacy:
+            raise UnitError(f"{where}: exercises {legacy} have a 'hint': hints now come in levels (autograder/hints.py); "
+                            "write hints = [level 1, level 2] to replace the made ones, and level-3 notes in "
+                            f"checks/{name}/hints.toml")  # fmt: skip
         traps = {
             tid: Trap(id=tid, title=t["title"], explain=t["explain"], concepts=tuple(t.get("concepts", ())))
             for tid, t in data.get("traps", {}).items()

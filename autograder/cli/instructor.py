@@ -73,14 +73,15 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--units", "unit_names", default=None, help="Comma-separated units to release. Default: all.")
 @click.option("--title", default="PyTorch exercises", help="The title of the students' README.")
+@click.option("--hint-levels", type=click.IntRange(0, 3), default=2, show_default=True, help="Hint levels to ship (3 adds the sketches, nearly the answers).")
 @_course_option
-def release(out: Path, unit_names: str | None, title: str, course: Path | None) -> None:
+def release(out: Path, unit_names: str | None, title: str, hint_levels: int, course: Path | None) -> None:
     """Build the student release in OUT: stubs, public checks, data, the tool; no solutions, no hidden checks."""
     from autograder.release import build_release
     from autograder.runner import load_units
 
     c = _course(course)
-    made = build_release(c, out, load_units(c, unit_names.split(",") if unit_names else None), title)
+    made = build_release(c, out, load_units(c, unit_names.split(",") if unit_names else None), title, hint_levels)
     console.print(f"wrote {made.root}: {len(made.units)} units, {made.files} files, no solutions and no hidden checks")
 
 

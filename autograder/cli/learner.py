@@ -12,24 +12,27 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.cli.common import _UserError, _bar, _course, _course_option, _devices, _prestart_zygote, _seed_option, console, err
-from autograder.progress import load_progress
+from autograder.hints import LEVELS, hint_levels
+from autograder.progress import gave_up, hints_seen, load_progress, note_gave_up, note_hint, passed
 from autograder.units import Course
 
 
 @click.command("list")
 @_course_option
 def list_units(course: Path | None) -> None:
-    """List the units and exercises, with what you have passed."""
+    """List the units and exercises: ✓ passed, ✗ tried, · not yet, ·hN hints seen."""
     c = _course(course)
     progress = load_progress(c)
     table = Table(title=f"Units in {c.root}")
     for col in ("unit", "exercises", "points", "your last check"):
         table.add_column(col)
     for u in c.units:
-        done = progress.get(u.name, {}).get("exercises", {})
-        marks = " ".join(("[green]✓[/]" if done.get(e.name) else "[red]✗[/]" if e.name in done else "·") + e.name for e in u.exercises)
-        got = progress.get(u.name)
-        table.add_row(f"{u.name}\n[dim]{escape(u.title)}[/]", marks, f"{u.max_score:g}", f"{got['score']:g}/{got['max_score']:g}" if got else "not checked")
+        got = progress.get(u.name, {})
+        done, hints = got.get("exercises", {}), got.get("hints", {})
+        marks = " ".join(("[green]✓[/]" if done.get(e.name) else "[red]✗[/]" if e.name in done else "·") + e.name
+                         + (f"[dim]·h{hints[e.name]}[/]" if hints.get(e.name) else "") for e in u.exercises)  # fmt: skip
+        last = f"{got['score']:g}/{got['max_score']:g}" if "score" in got else "not checked"
+        table.add_row(f"{u.name}\n[dim]{escape(u.title)}[/]", marks, f"{u.max_score:g}", last)
     for folder, why in c.broken.items():
         table.add_row(f"[red]{folder}[/]", f"[red]cannot be loaded:[/] {escape(why)}", "", "")
     console.print(table)
@@ -110,15 +113,99 @@ def _report_check(c: Course, units: list, scores: dict, seed: int, cuda: str | N
     sys.exit(0 if passed else 1)
 
 
+def _current(c: Course, u, exercise: str | None) -> str:
+    """The exercise named, else the first of the unit the learner has not passed."""
+    if exercise is not None:
+        if exercise not in {e.name for e in u.exercises}:
+            raise _UserError(f"{u.name} has no exercise {exercise!r}: it has {', '.join(e.name for e in u.exercises)}")
+        return exercise
+    done = load_progress(c).get(u.name, {}).get("exercises", {})
+    return next((e.name for e in u.exercises if not done.get(e.name)), u.exercises[-1].name)
+
+
+@click.command()
+@click.argument("unit")
+@click.argument("exercise", required=False)
+@click.option("--level", type=click.IntRange(1, LEVELS), default=None, help="Show this level (1: the concept, 2: the APIs, 3: a sketch).")
+@_course_option
+def hint(unit: str, exercise: str | None, level: int | None, course: Path | None) -> None:
+    """A hint for EXERCISE of UNIT (default: the first not yet passed), one level more each time it is asked."""
+    c = _course(course)
+    u = c.unit(unit)
+    name = _current(c, u, exercise)
+    levels = hint_levels(u, name)
+    if not levels:
+        raise _UserError(f"{u.name}.{name} has no hints in this copy of the course")
+    seen = hints_seen(c, u.name, name)
+    shown = min(level or seen + 1, len(levels))
+    ex = next(e for e in u.exercises if e.name == name)
+    console.print(f"[bold]{name}[/] ({ex.points:g} points): {escape(ex.title)}  ·  hint {shown} of {len(levels)}")
+    console.print(escape(levels[shown - 1]))
+    note_hint(c, u.name, name, shown)
+    if shown < len(levels):
+        err.print(f"[dim]asked again, `torchgrade hint {u.name} {name}` gives level {shown + 1}[/]")
+
+
+@click.command()
+@click.argument("unit")
+@click.argument("exercise", required=False)
+@click.option("--give-up", is_flag=True, help="Show it before your answer passes (recorded in your progress).")
+@_course_option
+def solution(unit: str, exercise: str | None, give_up: bool, course: Path | None) -> None:
+    """The reference answer to EXERCISE of UNIT, once your own passes (check it first)."""
+    from autograder.grading import working_file
+    from autograder.solutions import differences, reference
+
+    c = _course(course)
+    u = c.unit(unit)
+    names = [_current(c, u, exercise)] if exercise else [e.name for e in u.exercises]
+    locked = [n for n in names if not passed(c, u.name, n) and not gave_up(c, u.name, n)]
+    if locked and not give_up:
+        raise _UserError(f"not yet: {', '.join(locked)} of {u.name} has not passed. Run `torchgrade check {u.name}` until it does, "
+                         f"ask for a hint (`torchgrade hint {u.name} {locked[0]}`), or see it anyway with --give-up")  # fmt: skip
+    mine = working_file(u)
+    for name in names:
+        if name in locked:
+            note_gave_up(c, u.name, name)
+        console.print(f"[bold]{name}[/]: the reference" + (" (you gave up on this one)" if gave_up(c, u.name, name) else ""))
+        console.print(escape(reference(u, name)), highlight=False)
+        diff = differences(u, name, mine) if mine.suffix == ".py" and mine.is_file() else ""
+        if diff and name not in locked:
+            console.print("[bold]how it differs from yours[/] (both pass):")
+            console.print(escape(diff), highlight=False)
+
+
 @click.command()
 @click.argument("unit")
 @click.argument("exercise", required=False)
 @_course_option
-def hint(unit: str, exercise: str | None, course: Path | None) -> None:
-    """Show the hints of UNIT (or of one EXERCISE in it)."""
-    u = _course(course).unit(unit)
-    for ex in u.exercises:
-        if exercise in (None, ex.name):
-            console.print(f"[bold]{ex.name}[/] ({ex.points:g} points): {escape(ex.title)}\n  {escape(ex.hint or 'no hint')}")
+def reset(unit: str, exercise: str | None, course: Path | None) -> None:
+    """Put the stub of UNIT (or of one EXERCISE in it) back in your file, keeping a backup of it."""
+    from autograder.grading import working_file
+    from autograder.notebooks import notebook_text
+    from autograder.solutions import pristine_stub
+    from autograder.solutions import reset as put_back
+
+    c = _course(course)
+    u = c.unit(unit)
+    mine = working_file(u)
+    if mine.suffix == ".ipynb":
+        if exercise is not None:
+            raise _UserError(f"{mine.name} is a notebook: reset the whole unit (torchgrade reset {u.name}), or copy the cell back by hand")
+        backup = put_back(u, None, mine, c.root)
+        mine.write_text(notebook_text(u, pristine_stub(u, c.root)))
+    else:
+        backup = put_back(u, _current(c, u, exercise) if exercise else None, mine, c.root)
+    console.print(f"reset {mine}" + (f" ({exercise})" if exercise else "") + f"; your version is kept in {backup}")
 
 
+@click.command()
+@click.argument("unit", required=False)
+@_course_option
+def watch(unit: str | None, course: Path | None) -> None:
+    """Re-check the current exercise each time you save; move on when it passes (keys: h hint, n next, r re-run, q quit)."""
+    from autograder.watch import Watch
+
+    c = _course(course)
+    _prestart_zygote(c, [unit] if unit else None)
+    Watch(c, c.unit(unit) if unit else None, console).run()
