@@ -94,3 +94,20 @@ def test_nbgrader_autograde_and_torchgrade_agree_exercise_by_exercise(course, tm
     for row in ours["ben"]["units"][UNIT]["checks"]:
         ben[row["exercise"]] = ben.get(row["exercise"], 0) + row["points"]
     assert earned == pytest.approx(ben) and earned["random_images"] == earned["convert"] == 0
+    # the formgrader's own view (its API, which its pages show) has the same scores
+    formgrader = subprocess.run([sys.executable, "-c", _FORMGRADER, str(course), UNIT], capture_output=True, text=True, env=ENV, cwd=course, timeout=300)
+    assert formgrader.returncode == 0, formgrader.stderr[-2000:]
+    assert json.loads(formgrader.stdout) == nbgrader
+
+
+# Run in the nbgrader course's folder: what the formgrader's submissions page is built from.
+_FORMGRADER = """
+import json, sys
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+config = Config()
+config.CourseDirectory.root = sys.argv[1]
+api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+print(json.dumps({s["student"]: s["score"] for s in api.get_submissions(sys.argv[2])}))
+"""

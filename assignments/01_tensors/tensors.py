@@ -47,7 +47,7 @@ def basic_tensors(rows: int, cols: int, device: Device = "cpu") -> tuple[torch.T
     Sizes can be given as separate ints (``torch.zeros(2, 3)``) or as one
     tuple (``torch.zeros((2, 3))``). All three must be on ``device``.
     """
-    raise NotImplementedError("TODO: return (torch.zeros(rows, cols), torch.ones(cols) as int32, torch.empty(rows, cols) as float64), all on device")
+    raise NotImplementedError("TODO: create tensors with zeros, ones and empty")
 
 
 def random_images(n: int, c: int, h: int, w: int, device: Device = "cpu") -> torch.Tensor:
@@ -63,7 +63,7 @@ def random_images(n: int, c: int, h: int, w: int, device: Device = "cpu") -> tor
     Keep the axis order N, C, H, W (not N, H, W, C), and use ``rand``
     (uniform), not ``randn`` (normal: it gives negative values).
     """
-    raise NotImplementedError("TODO: return torch.rand(n, c, h, w) on device")
+    raise NotImplementedError("TODO: a random image batch (N, C, H, W) with rand")
 
 
 def add_noise(x: torch.Tensor, std: float) -> torch.Tensor:
@@ -79,7 +79,7 @@ def add_noise(x: torch.Tensor, std: float) -> torch.Tensor:
     create the noise on a hard-coded device, and do not change ``x`` in place
     (no ``x.add_``, no ``x +=``): return a new tensor.
     """
-    raise NotImplementedError("TODO: return x + std * torch.randn_like(x)")
+    raise NotImplementedError("TODO: add Gaussian noise with randn")
 
 
 def from_python(scores: list[int], count: int, device: Device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,7 +106,7 @@ def from_python(scores: list[int], count: int, device: Device = "cpu") -> tuple[
     ``torch.Tensor(2, 3)`` is an uninitialised (2, 3) matrix. Always create
     tensors from data with lower-case ``torch.tensor``.
     """
-    raise NotImplementedError("TODO: return (torch.tensor(scores, dtype=torch.float32), torch.tensor(count)), both on device")
+    raise NotImplementedError("TODO: tensors from Python data with torch.tensor")
 
 
 # --------------------------------------------------------------------------
@@ -129,7 +129,7 @@ def describe(x: torch.Tensor) -> tuple[tuple[int, ...], int, torch.dtype]:
 
     Do not loop over the elements: everything here is an attribute.
     """
-    raise NotImplementedError("TODO: return (tuple(x.shape), x.dim(), x.dtype)")
+    raise NotImplementedError("TODO: read shape, number of dimensions and dtype")
 
 
 def convert(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -147,7 +147,7 @@ def convert(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     ``.to()`` returns a new tensor; ``x`` itself keeps its dtype. Do not
     rebuild the tensor from Python values (``torch.tensor(x.tolist())``).
     """
-    raise NotImplementedError("TODO: return (x.to(torch.int), x.to(torch.double))")
+    raise NotImplementedError("TODO: convert dtypes with .to()")
 
 
 # --------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def arithmetic(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     do not use ``//`` (floor division, which stays integer).
     No Python loops.
     """
-    raise NotImplementedError("TODO: return (a + b, a - b, a * b, a / b)")
+    raise NotImplementedError("TODO: element-wise + - * /")
 
 
 def add_inplace(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -185,7 +185,7 @@ def add_inplace(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ``x = x + y`` inside the function only rebinds your local name to a new
     tensor: the caller's ``x`` does not change. Use ``x.add_(y)``.
     """
-    raise NotImplementedError("TODO: call x.add_(y) and return x")
+    raise NotImplementedError("TODO: in-place addition with add_")
 
 
 # --------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def pick(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int | float]:
       ``float`` for floating-point ones. Use ``.item()``, not ``float(...)``,
       so an integer tensor gives an ``int``.
     """
-    raise NotImplementedError("TODO: return (x[0], x[:, 0], x[0, 0].item())")
+    raise NotImplementedError("TODO: index a row, a column and one element")
 
 
 def slice_views(x: torch.Tensor, j: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -225,4 +225,4 @@ def slice_views(x: torch.Tensor, j: int) -> tuple[torch.Tensor, torch.Tensor]:
       same values but always in a new copy -- not what is asked here.
       Do not ``.clone()`` either.
     """
-    raise NotImplementedError("TODO: return (x[:, j:j+1], x[::2])")
+    raise NotImplementedError("TODO: slices that keep dimensions and share memory")

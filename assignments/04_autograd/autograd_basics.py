@@ -54,14 +54,14 @@ def make_leaf(values: list[float], device: str = "cpu") -> torch.Tensor:
     the result of an operation, so it has a ``grad_fn`` and is no leaf, and
     its ``.grad`` will never be filled.
     """
-    raise NotImplementedError("TODO: build the tensor on `device` with requires_grad=True so it is a leaf")
+    raise NotImplementedError("TODO: create a leaf tensor that requires grad")
 
 
 # ---------------------------------------------------------------- A2: backward() on a scalar
 
 
 def seed_derivative(x0: float, device: str = "cpu") -> tuple[float, float]:
-    """Value and derivative of y = x**2 + 3*x + 5 at x = ``x0``, by autograd.
+    """Value and derivative of y = x² + 3x + 5 at x = ``x0``, by autograd.
 
     Make ``x`` a 0-D float64 tensor holding ``x0`` on ``device`` with
     ``requires_grad=True``, compute ``y`` from it, call ``y.backward()`` and
@@ -74,7 +74,7 @@ def seed_derivative(x0: float, device: str = "cpu") -> tuple[float, float]:
 
     Do NOT write the derivative formula ``2*x0 + 3`` yourself.
     """
-    raise NotImplementedError("TODO: make x a float64 leaf that requires grad, build y, call y.backward(), return y and x.grad as Python floats")
+    raise NotImplementedError("TODO: dy/dx of y = x**2 + 3x + 5 with backward()")
 
 
 # ---------------------------------------------------------------- A1/A3: leaves and non-leaves
@@ -88,8 +88,9 @@ def intermediate_grad(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, t
         w: float32 weights of shape ``(D, K)``; a leaf with ``requires_grad=True``
            and no ``.grad`` yet.
 
-    Compute ``h = x @ w`` (shape ``(N, K)``) and
-    ``loss = torch.tanh(h).sum()``, then call ``loss.backward()``.
+    Compute ``h``, the matrix product of ``x`` and ``w`` (shape ``(N, K)``),
+    and the loss: the sum of tanh over every element of ``h``; then
+    backpropagate from the loss.
 
     Returns:
         ``(h, dloss_dh)``: ``h`` itself (still attached to the graph: do not
@@ -102,7 +103,7 @@ def intermediate_grad(x: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, t
     it with ``h.retain_grad()`` *before* calling ``backward()``. Do NOT
     compute ``1 - tanh(h)**2`` by hand.
     """
-    raise NotImplementedError("TODO: compute h and the loss, make autograd keep h's gradient, call backward, return (h, gradient of loss w.r.t. h)")
+    raise NotImplementedError("TODO: the gradient of an intermediate (non-leaf) tensor")
 
 
 def reuse_gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,7 +126,7 @@ def reuse_gradient(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     must do the same (product rule for ``x * x``, plus the ``+ x`` term).
     The two results must agree.
     """
-    raise NotImplementedError("TODO: backpropagate f(x) = (x * x + x).sum() and return (x.grad, your own formula for df/dx)")
+    raise NotImplementedError("TODO: a variable used twice: autograd against your own formula")
 
 
 # ---------------------------------------------------------------- A2: non-scalar outputs
@@ -155,7 +156,7 @@ def vector_jacobian(x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     Do NOT use ``y.sum().backward()``: that is the product with a vector of
     ones, not with ``v``.
     """
-    raise NotImplementedError("TODO: compute y = x ** 3, call y.backward(gradient=v), return x.grad")
+    raise NotImplementedError("TODO: backward() on a non-scalar output: the vector-Jacobian product")
 
 
 # ---------------------------------------------------------------- A3: accumulation and zeroing
@@ -168,8 +169,8 @@ def backward_twice(x: torch.Tensor) -> torch.Tensor:
         x: float64 tensor of any shape; a leaf with ``requires_grad=True`` and
            no ``.grad`` yet.
 
-    Build ``y = (x ** 2 + 3 * x + 5).sum()`` ONCE, then call ``y.backward``
-    two times on that same ``y`` (do not rebuild it in between). Gradients
+    Build y, the sum over all elements of x² + 3x + 5, ONCE, then call
+    ``backward`` two times on that same ``y`` (do not rebuild it in between). Gradients
     accumulate, so ``x.grad`` ends up twice dy/dx.
 
     Returns:
@@ -180,7 +181,7 @@ def backward_twice(x: torch.Tensor) -> torch.Tensor:
     through the graph a second time``. Keep them for the second call with
     ``y.backward(retain_graph=True)`` the first time.
     """
-    raise NotImplementedError("TODO: build y once, call backward on it twice (keep the graph alive for the second call), return x.grad")
+    raise NotImplementedError("TODO: two backward() calls on one graph")
 
 
 def fresh_gradient(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -191,8 +192,9 @@ def fresh_gradient(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
            whose ``.grad`` already holds a gradient from an earlier step.
         x: float64 inputs of shape ``(N, D)``; does not require grad.
 
-    Compute ``loss = ((x @ w) ** 2).mean()`` and its gradient with respect to
-    ``w`` by ``loss.backward()``.
+    The loss is the mean of the squares of the elements of the matrix product
+    of ``x`` and ``w``; get its gradient with respect to ``w`` by
+    backpropagation.
 
     Returns:
         ``w.grad`` holding dloss/dw of THIS loss only, float64 of shape
@@ -202,7 +204,7 @@ def fresh_gradient(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     gradient first with ``w.grad.zero_()`` (what ``optimizer.zero_grad()``
     does for every parameter), then call ``backward()``.
     """
-    raise NotImplementedError("TODO: clear the stale gradient in w.grad, backpropagate the loss, return w.grad")
+    raise NotImplementedError("TODO: zero a stale gradient before backward()")
 
 
 # ---------------------------------------------------------------- A4: stopping tracking
@@ -218,13 +220,15 @@ def sgd_step(w: torch.Tensor, x: torch.Tensor, target: torch.Tensor, lr: float) 
         target: float32 targets of shape ``(N, K)``.
         lr: the learning rate, a Python float.
 
-    1. ``loss = ((x @ w - target) ** 2).mean()``; ``loss.backward()``.
-    2. Inside ``with torch.no_grad():`` update ``w -= lr * w.grad``.
-    3. Zero the gradient for the next step: ``w.grad.zero_()``.
+    1. The loss: the mean squared difference between the matrix product of
+       ``x`` and ``w`` and ``target``; backpropagate it.
+    2. Without tracking (``torch.no_grad()``), move ``w`` in place by
+       ``lr`` times its gradient, downhill.
+    3. Zero the gradient for the next step, in place.
 
     Returns:
         The loss before the step as a 0-D float32 tensor that does not track
-        gradients: ``loss.detach()``.
+        gradients (cut off from the graph).
 
     An in-place change to a leaf that requires grad is refused outside
     ``torch.no_grad()`` (``RuntimeError: a leaf Variable that requires grad is
@@ -232,7 +236,7 @@ def sgd_step(w: torch.Tensor, x: torch.Tensor, target: torch.Tensor, lr: float) 
     update itself. Do NOT write ``w = w - lr * w.grad`` either: that makes a
     new tensor named ``w`` and leaves the caller's weights untouched.
     """
-    raise NotImplementedError("TODO: backpropagate the loss, update w in place without tracking, zero w.grad, return the detached loss")
+    raise NotImplementedError("TODO: a gradient-descent step by hand, under torch.no_grad()")
 
 
 def stop_gradient(x: torch.Tensor) -> torch.Tensor:
@@ -242,16 +246,16 @@ def stop_gradient(x: torch.Tensor) -> torch.Tensor:
         x: float64 tensor of any shape; a leaf with ``requires_grad=True`` and
            no ``.grad`` yet.
 
-    Compute ``c = x.detach() ** 2``: ``detach()`` gives the same values cut off
-    from the graph, so ``c`` is a constant for autograd. Then
-    ``f = (x * c).sum()`` and ``f.backward()``.
+    Let c be the square of ``x`` made from ``x.detach()``: ``detach()`` gives
+    the same values cut off from the graph, so c is a constant for autograd.
+    Then f, the sum over all elements of x times c, and backpropagate f.
 
     Returns:
         ``x.grad``, float64 shaped like ``x``: the derivative with ``c`` held
         fixed, which is ``c`` (that is ``x**2``), NOT ``3 * x**2`` as for
         ``(x ** 3).sum()``.
     """
-    raise NotImplementedError("TODO: make c from a detached x, backpropagate (x * c).sum(), return x.grad")
+    raise NotImplementedError("TODO: treat part of a formula as a constant with detach()")
 
 
 def freeze_first(w1: torch.Tensor, w2: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
@@ -264,8 +268,8 @@ def freeze_first(w1: torch.Tensor, w2: torch.Tensor, x: torch.Tensor) -> tuple[t
         x: float64 inputs ``(N, D)``; does not require grad.
 
     Freeze ``w1`` with ``w1.requires_grad_(False)`` BEFORE the forward pass,
-    then compute ``loss = (torch.relu(x @ w1) @ w2).sum()`` and call
-    ``loss.backward()``.
+    then compute the loss: ReLU of the product of ``x`` and ``w1``, times
+    ``w2``, summed over every element; and backpropagate it.
 
     Returns:
         ``(w1.grad, w2.grad)``: None for the frozen ``w1`` (autograd did not
@@ -274,4 +278,4 @@ def freeze_first(w1: torch.Tensor, w2: torch.Tensor, x: torch.Tensor) -> tuple[t
     Do NOT wrap the whole forward pass in ``torch.no_grad()``: then nothing
     is tracked, ``loss`` has no ``grad_fn`` and ``backward()`` fails.
     """
-    raise NotImplementedError("TODO: stop tracking w1, run the forward pass and backward(), return (w1.grad, w2.grad)")
+    raise NotImplementedError("TODO: freeze a layer with requires_grad_(False)")

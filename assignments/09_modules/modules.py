@@ -40,9 +40,9 @@ class TwoLayerNet(nn.Module):
     ``TwoLayerNet(in_features, hidden, out_features)`` holds exactly these
     attributes (use these names, the checks load weights by name):
 
-    - ``self.fc1 = nn.Linear(in_features, hidden)``: weight ``(hidden, in_features)``
-    - ``self.act = nn.Tanh()``
-    - ``self.fc2 = nn.Linear(hidden, out_features)``: weight ``(out_features, hidden)``
+    - ``fc1``: an ``nn.Linear`` from ``in_features`` to ``hidden``; weight ``(hidden, in_features)``
+    - ``act``: an ``nn.Tanh``
+    - ``fc2``: an ``nn.Linear`` from ``hidden`` to ``out_features``; weight ``(out_features, hidden)``
 
     so ``dict(model.named_parameters())`` has the four keys ``"fc1.weight"``,
     ``"fc1.bias"``, ``"fc2.weight"``, ``"fc2.bias"``.
@@ -53,7 +53,7 @@ class TwoLayerNet(nn.Module):
 
     def __init__(self, in_features: int, hidden: int, out_features: int) -> None:
         super().__init__()  # keep this line first: nn.Module must set itself up before layers are assigned
-        raise NotImplementedError("TODO: create self.fc1 = nn.Linear(in_features, hidden), self.act = nn.Tanh(), self.fc2 = nn.Linear(hidden, out_features)")
+        raise NotImplementedError("TODO: subclass nn.Module: Linear, Tanh, Linear (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``fc2(tanh(fc1(x)))`` for ``x`` ``(N, in_features)``: shape ``(N, out_features)``.
@@ -62,7 +62,7 @@ class TwoLayerNet(nn.Module):
         ``self.fc2(h)``); do not create layers here: a layer made in
         ``forward`` gets new random weights on every call and is never trained.
         """
-        raise NotImplementedError("TODO: return self.fc2(self.act(self.fc1(x)))")
+        raise NotImplementedError("TODO: subclass nn.Module: Linear, Tanh, Linear (forward)")
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -81,7 +81,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     ``len(list(model.parameters()))`` is the number of parameter TENSORS,
     not the number of values in them.
     """
-    raise NotImplementedError("TODO: return sum(p.numel() for p in model.parameters()), skipping p without requires_grad when trainable_only")
+    raise NotImplementedError("TODO: count a model's parameters")
 
 
 def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
@@ -96,7 +96,7 @@ def parameter_shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
     ints), e.g. ``{"0.weight": (3, 4), "0.bias": (3,)}`` for
     ``nn.Sequential(nn.Linear(4, 3))``.
     """
-    raise NotImplementedError("TODO: return {name: tuple(p.shape) for name, p in model.named_parameters()}")
+    raise NotImplementedError("TODO: parameter names and shapes from named_parameters()")
 
 
 class MLP(nn.Module):
@@ -121,7 +121,7 @@ class MLP(nn.Module):
 
     def __init__(self, sizes: list[int]) -> None:
         super().__init__()
-        raise NotImplementedError("TODO: self.layers = nn.ModuleList of nn.Linear(sizes[i], sizes[i + 1]) for each consecutive pair")
+        raise NotImplementedError("TODO: any number of layers: nn.ModuleList, ending in logits (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the layers in order with a ReLU after every layer EXCEPT the last.
@@ -132,7 +132,7 @@ class MLP(nn.Module):
         expect logits and apply their own (log-)softmax, and a ReLU at the
         end would clip every negative score to 0.
         """
-        raise NotImplementedError("TODO: x = torch.relu(layer(x)) for all layers but the last; return self.layers[-1](x)")
+        raise NotImplementedError("TODO: any number of layers: nn.ModuleList, ending in logits (forward)")
 
 
 def conv_feature_shape(height: int, width: int) -> tuple[int, int, int]:
@@ -152,7 +152,7 @@ def conv_feature_shape(height: int, width: int) -> tuple[int, int, int]:
     the first linear layer needs is their product. Compute it with integer
     arithmetic; do not build the layers or run a tensor through them.
     """
-    raise NotImplementedError("TODO: apply the conv / pool size formula to height and width in turn; return (16, h, w)")
+    raise NotImplementedError("TODO: the output shape of a conv stack")
 
 
 class SmallCNN(nn.Module):
@@ -160,11 +160,12 @@ class SmallCNN(nn.Module):
 
     ``SmallCNN(in_channels, num_classes, height, width)`` holds (use these names):
 
-    - ``self.conv1 = nn.Conv2d(in_channels, 6, kernel_size=5)``
-    - ``self.pool = nn.MaxPool2d(2, 2)``
-    - ``self.conv2 = nn.Conv2d(6, 16, kernel_size=3, stride=2, padding=1)``
-    - ``self.fc = nn.Linear(C * H * W, num_classes)`` where ``(C, H, W)`` is
-      ``conv_feature_shape(height, width)``
+    - ``conv1``: an ``nn.Conv2d`` from ``in_channels`` to 6 channels, 5x5 kernel
+    - ``pool``: an ``nn.MaxPool2d`` with a 2x2 window and stride 2
+    - ``conv2``: an ``nn.Conv2d`` from 6 to 16 channels, 3x3 kernel, stride 2,
+      padding 1
+    - ``fc``: an ``nn.Linear`` from C·H·W features to ``num_classes``, where
+      ``(C, H, W)`` is what ``conv_feature_shape(height, width)`` gives
 
     ``forward(x)``: ``x`` of shape ``(N, in_channels, height, width)``,
     float32. Compute ``relu(conv1)``, ``pool``, ``relu(conv2)``, flatten each
@@ -175,7 +176,7 @@ class SmallCNN(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, height: int, width: int) -> None:
         super().__init__()
-        raise NotImplementedError("TODO: create conv1, pool, conv2 and fc; size fc's input with conv_feature_shape(height, width)")
+        raise NotImplementedError("TODO: a small CNN classifier: conv, pool, flatten, linear (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``(N, in_channels, height, width)`` images to ``(N, num_classes)`` logits.
@@ -183,7 +184,7 @@ class SmallCNN(nn.Module):
         conv1, ReLU, pool, conv2, ReLU, flatten from dimension 1, fc; nothing
         after fc (no softmax: the logits are the output).
         """
-        raise NotImplementedError("TODO: pool(relu(conv1(x))), relu(conv2(.)), torch.flatten(., 1), then self.fc")
+        raise NotImplementedError("TODO: a small CNN classifier: conv, pool, flatten, linear (forward)")
 
 
 class DropoutMLP(nn.Module):
@@ -191,11 +192,12 @@ class DropoutMLP(nn.Module):
 
     ``DropoutMLP(in_features, hidden, out_features, p)`` holds (use these names):
 
-    - ``self.fc1 = nn.Linear(in_features, hidden)``
-    - ``self.drop = nn.Dropout(p)``
-    - ``self.fc2 = nn.Linear(hidden, out_features)``
+    - ``fc1``: an ``nn.Linear`` from ``in_features`` to ``hidden``
+    - ``drop``: an ``nn.Dropout`` with probability ``p``
+    - ``fc2``: an ``nn.Linear`` from ``hidden`` to ``out_features``
 
-    ``forward(x)``: ``fc2(drop(relu(fc1(x))))`` for ``x`` ``(N, in_features)``.
+    ``forward(x)`` for ``x`` ``(N, in_features)``: fc1, ReLU, dropout, fc2, in
+    that order.
 
     Every module has a ``training`` flag: ``model.train()`` sets it (on the
     model and all its sub-modules), ``model.eval()`` clears it. In training
@@ -208,7 +210,7 @@ class DropoutMLP(nn.Module):
 
     def __init__(self, in_features: int, hidden: int, out_features: int, p: float) -> None:
         super().__init__()
-        raise NotImplementedError("TODO: create self.fc1, self.drop = nn.Dropout(p), self.fc2")
+        raise NotImplementedError("TODO: dropout: different in train() and eval() mode (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``fc2(drop(relu(fc1(x))))``: shape ``(N, out_features)``.
@@ -216,7 +218,7 @@ class DropoutMLP(nn.Module):
         Random in training mode, deterministic in eval mode (``self.drop``
         follows the mode by itself).
         """
-        raise NotImplementedError("TODO: return self.fc2(self.drop(torch.relu(self.fc1(x))))")
+        raise NotImplementedError("TODO: dropout: different in train() and eval() mode (forward)")
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -231,4 +233,4 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Do not forget ``eval()``: with dropout left on, the same input gives a
     different prediction each call.
     """
-    raise NotImplementedError("TODO: was = model.training; model.eval(); with torch.no_grad(): out = model(x); model.train(was); return out")
+    raise NotImplementedError("TODO: inference in eval mode, restoring the previous mode")

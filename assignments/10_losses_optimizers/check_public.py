@@ -44,7 +44,7 @@ def test_sgd_step_public(student):
     w.grad = g.clone()
     buffers = student.sgd_step([w], [None], 0.1, momentum=0.9, weight_decay=0.1)
     if w.grad is None or not torch.equal(w.grad, g):
-        trap("step_changes_grad", "w.grad changed during the step: build d = p.grad + weight_decay * p as a new tensor")
+        trap("step_changes_grad", "w.grad changed during the step: build the decayed gradient as a new tensor, leave p.grad as it is")
     # d = g + 0.1 * w; first step: buffer = d; w -= 0.1 * d
     d = g + 0.1 * w0
     expect_tensor(w.detach(), w0 - 0.1 * d, what="w after one step", rtol=1e-5, atol=1e-6)

@@ -54,9 +54,9 @@ def forward_pass(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[tor
 
     Compute, element by element:
 
-    - ``y_hat = w * x``           the prediction, shape ``(N,)``
-    - ``s = y_hat - y``           the error, shape ``(N,)``
-    - ``loss = (s ** 2).mean()``  the mean squared error, 0-D
+    - ``y_hat``, w·x_i for each point: the prediction, shape ``(N,)``
+    - ``s``, ŷ_i − y_i: the error, shape ``(N,)``
+    - ``loss``, the mean over the points of s_i²: the mean squared error, 0-D
 
     Returns:
         ``(y_hat, s, loss)``: float64 tensors on the device of ``x``.
@@ -64,7 +64,7 @@ def forward_pass(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[tor
     Use tensor operations only; do NOT loop over the points in Python and do
     NOT convert to Python numbers with ``.item()``.
     """
-    raise NotImplementedError("TODO: compute y_hat = w * x, s = y_hat - y and loss = (s ** 2).mean(); return (y_hat, s, loss)")
+    raise NotImplementedError("TODO: step 1: the forward pass of y_hat = w * x and its mean squared error")
 
 
 def local_gradients(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -75,7 +75,7 @@ def local_gradients(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[
         y: float64 targets of shape ``(N,)``.
         w: the weight, a 0-D float64 tensor (it does not require grad).
 
-    With ``y_hat = w * x``, ``s = y_hat - y`` and ``loss = (s ** 2).mean()``
+    With ŷ_i = w·x_i, s_i = ŷ_i − y_i and loss = (1/N) Σ s_i²
     (``N`` points), return three float64 tensors of shape ``(N,)``, entry ``i``
     being the derivative for point ``i``:
 
@@ -92,7 +92,7 @@ def local_gradients(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[
     Create any new tensor (the ones) on ``x``'s device and with its dtype, e.g.
     with ``torch.ones_like(x)``; do NOT hard-code a device.
     """
-    raise NotImplementedError("TODO: return dloss/ds = 2 * s / N, ds/dy_hat = ones like x, dy_hat/dw = x (no backward())")
+    raise NotImplementedError("TODO: step 2: the local gradient of every node, by hand")
 
 
 def backward_pass(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,7 +119,7 @@ def backward_pass(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> tuple[to
 
     Do NOT call ``backward()`` or ``torch.autograd.grad``.
     """
-    raise NotImplementedError("TODO: chain the local gradients: dloss_dyhat per point, and dloss_dw as the SUM over points of dloss_dyhat * x")
+    raise NotImplementedError("TODO: step 3: the backward pass, chaining local gradients back to w")
 
 
 def neuron_gradients(
@@ -154,7 +154,7 @@ def neuron_gradients(
 
     Do NOT call ``backward()`` or ``torch.autograd.grad``.
     """
-    raise NotImplementedError("TODO: forward z, a = tanh(z); chain 2 * (a - y) / N and 1 - a ** 2 into dloss_dz; return (x.T @ dloss_dz, dloss_dz.sum())")
+    raise NotImplementedError("TODO: the chain rule through a tanh neuron: dloss/dw and dloss/db")
 
 
 def seed_example(w0: float, device: str = "cpu") -> tuple[float, float]:
@@ -174,7 +174,7 @@ def seed_example(w0: float, device: str = "cpu") -> tuple[float, float]:
 
     Let autograd compute the gradient here; do NOT type in the formula.
     """
-    raise NotImplementedError("TODO: build x = [1, 2, 3, 4], y = 2 * x and a leaf w = w0 with requires_grad=True on device; loss.backward(); return (loss.item(), w.grad.item())")
+    raise NotImplementedError("TODO: the seed example with autograd: x = 1..4, y = 2x, dLoss/dw at w0")
 
 
 # ---------------------------------------------------------------- B2: one update by hand
@@ -190,10 +190,12 @@ def manual_update(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float) 
         y: float32 targets of shape ``(N,)``.
         lr: the learning rate, a Python float.
 
-    1. Forward: ``loss = ((w * x - y) ** 2).mean()``; backward: ``loss.backward()``.
-    2. Update inside ``with torch.no_grad():`` with ``w -= lr * w.grad``.
-    3. Zero the gradient: ``w.grad.zero_()``: the next ``backward()`` would
-       otherwise ADD its gradient to this one.
+    1. Forward: the loss, the mean squared error of w·x against y; then
+       backpropagate it.
+    2. Without tracking (``torch.no_grad()``), move ``w`` in place by ``lr``
+       times its gradient, downhill.
+    3. Zero the gradient in place: the next ``backward()`` would otherwise
+       ADD its gradient to this one.
 
     Returns:
         ``w`` itself (the same tensor, updated): still a leaf with
@@ -206,7 +208,7 @@ def manual_update(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float) 
     None, and the caller's weight never changes. Do NOT use ``w.data`` or an
     optimizer here.
     """
-    raise NotImplementedError("TODO: loss.backward(); with torch.no_grad(): w -= lr * w.grad; then w.grad.zero_(); return w")
+    raise NotImplementedError("TODO: one manual weight update under torch.no_grad(), then zero the gradient")
 
 
 def train_by_hand(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float, steps: int) -> list[float]:
@@ -220,8 +222,9 @@ def train_by_hand(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float, 
         lr: the learning rate, a Python float.
         steps: how many updates to make, an int.
 
-    Each step: ``loss = ((w * x - y) ** 2).mean()``; ``loss.backward()``;
-    under ``torch.no_grad()`` update ``w -= lr * w.grad``; then ``w.grad.zero_()``.
+    Each step: the loss (the mean squared error of w·x against y) and its
+    backward pass; the in-place update under ``torch.no_grad()``; then zero
+    the gradient.
     Without the zeroing, step k would use the SUM of the gradients of steps
     1..k and the weight would overshoot and oscillate.
 
@@ -232,4 +235,4 @@ def train_by_hand(w: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float, 
 
     Do NOT use ``torch.optim`` or ``w.data``.
     """
-    raise NotImplementedError("TODO: loop steps times: forward, backward, update w under torch.no_grad(), zero w.grad; return the list of losses")
+    raise NotImplementedError("TODO: repeat it: gradient descent by hand for several steps")

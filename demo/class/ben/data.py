@@ -75,7 +75,7 @@ def read_wine_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
     ``.astype(np.int64)``. Do not use pandas (the grader may not have it),
     do not hard-code N.
     """
-    raise NotImplementedError("TODO: np.loadtxt the file (skip the header), split column 0 (int64 labels) from columns 1: (float32 features)")
+    raise NotImplementedError("TODO: read the wine CSV into NumPy arrays")
 
 
 class WineDataset(Dataset):
@@ -104,15 +104,15 @@ class WineDataset(Dataset):
 
     def __init__(self, path: str, transform: Callable[[Sample], Any] | None = None) -> None:
         """Load ``path`` with ``read_wine_csv``; set ``self.x``, ``self.y``, ``self.n_samples``, ``self.transform``."""
-        raise NotImplementedError("TODO: self.x, self.y = read_wine_csv(path); self.n_samples = number of rows; self.transform = transform")
+        raise NotImplementedError("TODO: a custom Dataset: __init__, __len__, __getitem__ (__init__)")
 
     def __len__(self) -> int:
         """The number of samples N (a Python ``int``)."""
-        raise NotImplementedError("TODO: return the number of samples")
+        raise NotImplementedError("TODO: a custom Dataset: __init__, __len__, __getitem__ (__len__)")
 
     def __getitem__(self, index: int) -> Any:
         """Sample ``index``: ``(self.x[index], self.y[index])``, through ``self.transform`` if it is set."""
-        raise NotImplementedError("TODO: build the pair (self.x[index], self.y[index]); apply self.transform to it when it is not None; return it")
+        raise NotImplementedError("TODO: a custom Dataset: __init__, __len__, __getitem__ (__getitem__)")
 
 
 # --------------------------------------------------------------------------
@@ -132,7 +132,7 @@ def iterations_per_epoch(n_samples: int, batch_size: int, drop_last: bool = Fals
     exactly ``len(loader)`` for ``DataLoader(dataset, batch_size, drop_last=...)``
     -- but compute it, do not build a loader.
     """
-    raise NotImplementedError("TODO: ceil(n_samples / batch_size), or n_samples // batch_size when drop_last")
+    raise NotImplementedError("TODO: iterations per epoch: ceil(N / B)")
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
@@ -148,7 +148,7 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
     pass ``drop_last=True``, do not build your own sampler, keep
     ``num_workers`` at its default 0.
     """
-    raise NotImplementedError("TODO: return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)")
+    raise NotImplementedError("TODO: a DataLoader with batching and shuffling")
 
 
 def class_counts(loader: DataLoader, num_classes: int) -> torch.Tensor:
@@ -167,7 +167,7 @@ def class_counts(loader: DataLoader, num_classes: int) -> torch.Tensor:
     batches yourself with ``range(len(dataset) // batch_size)``: that misses
     the last, shorter batch.
     """
-    raise NotImplementedError("TODO: start from torch.zeros(num_classes, dtype=torch.int64); for inputs, labels in loader: add torch.bincount(labels, minlength=num_classes)")
+    raise NotImplementedError("TODO: one epoch over a DataLoader: count the labels")
 
 
 # --------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class ToTensor:
 
     def __call__(self, sample: Sample) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(torch.from_numpy(inputs), torch.as_tensor(label))``."""
-        raise NotImplementedError("TODO: inputs, label = sample; return (torch.from_numpy(inputs), torch.as_tensor(label))")
+        raise NotImplementedError("TODO: a transform class: NumPy sample to tensors (__call__)")
 
 
 class MulTransform:
@@ -210,11 +210,11 @@ class MulTransform:
 
     def __init__(self, factor: float) -> None:
         """Remember ``factor`` as ``self.factor``."""
-        raise NotImplementedError("TODO: self.factor = factor")
+        raise NotImplementedError("TODO: a transform class: multiply the inputs, out of place (__init__)")
 
     def __call__(self, sample: Sample) -> Sample:
         """Return ``(inputs * self.factor, label)`` without changing ``inputs``."""
-        raise NotImplementedError("TODO: inputs, label = sample; return (inputs * self.factor, label) -- out of place")
+        raise NotImplementedError("TODO: a transform class: multiply the inputs, out of place (__call__)")
 
 
 class Compose:
@@ -233,11 +233,11 @@ class Compose:
 
     def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
         """Keep the transforms, in order, as ``self.transforms``."""
-        raise NotImplementedError("TODO: self.transforms = list(transforms)")
+        raise NotImplementedError("TODO: compose transforms in order (__init__)")
 
     def __call__(self, sample: Any) -> Any:
         """Apply every transform in order, each to the result of the one before."""
-        raise NotImplementedError("TODO: for t in self.transforms: sample = t(sample); return sample")
+        raise NotImplementedError("TODO: compose transforms in order (__call__)")
 
 
 # --------------------------------------------------------------------------
@@ -258,4 +258,4 @@ def make_wine_loader(path: str, batch_size: int, factor: float) -> DataLoader:
 
     Use your own classes and functions from above; do not read the CSV here.
     """
-    raise NotImplementedError("TODO: dataset = WineDataset(path, transform=Compose([ToTensor(), MulTransform(factor)])); return make_loader(dataset, batch_size, shuffle=True)")
+    raise NotImplementedError("TODO: the whole pipeline: Dataset + transforms + DataLoader")

@@ -47,7 +47,7 @@ def predict_np(x: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
     a Python float. Return a float64 NumPy array of shape ``(N,)``. Use NumPy
     only (no torch, no loops over samples).
     """
-    raise NotImplementedError("TODO: return x @ w + b, a float64 array of shape (N,)")
+    raise NotImplementedError("TODO: stage 1: the linear prediction in NumPy")
 
 
 def mse_np(y_pred: np.ndarray, y: np.ndarray) -> float:
@@ -57,7 +57,7 @@ def mse_np(y_pred: np.ndarray, y: np.ndarray) -> float:
     (wrap the NumPy result in ``float(...)``). The MEAN over the N samples,
     not the sum.
     """
-    raise NotImplementedError("TODO: return float(np.mean((y_pred - y) ** 2))")
+    raise NotImplementedError("TODO: stage 1: the mean squared error in NumPy")
 
 
 def gradient_np(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[np.ndarray, float]:
@@ -77,7 +77,7 @@ def gradient_np(x: np.ndarray, y: np.ndarray, w: np.ndarray, b: float) -> tuple[
     Return ``(dw, db)``: ``dw`` a float64 array ``(D,)``, ``db`` a Python float.
     NumPy only: no torch, no autograd.
     """
-    raise NotImplementedError("TODO: err = x @ w + b - y; return (2/N) * x.T @ err, float((2/N) * err.sum())")
+    raise NotImplementedError("TODO: stage 1: the MSE gradient by hand")
 
 
 def train_numpy(x: np.ndarray, y: np.ndarray, w0: np.ndarray, b0: float, lr: float, steps: int) -> tuple[np.ndarray, float, list[float]]:
@@ -96,7 +96,7 @@ def train_numpy(x: np.ndarray, y: np.ndarray, w0: np.ndarray, b0: float, lr: flo
     final ``b`` (a Python float) and ``losses``, a list of ``steps`` Python
     floats, each the loss BEFORE that step's update.
     """
-    raise NotImplementedError("TODO: copy w0; loop steps times: loss (record it), gradient, update; return (w, b, losses)")
+    raise NotImplementedError("TODO: stage 1: gradient descent fully by hand in NumPy")
 
 
 # ---------------------------------------------------------------- stage 2: autograd computes the gradient
@@ -106,16 +106,18 @@ def train_autograd(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, b0: torch
     """Stage 2: the same gradient descent, with autograd computing the gradient.
 
     ``x`` ``(N, D)``, ``y`` ``(N,)``, ``w0`` ``(D,)`` and ``b0`` (0-D) are
-    float64 tensors on one device. Make your own leaves that require grad:
-    ``w = w0.detach().clone().requires_grad_(True)`` (and the same for ``b``),
-    never ``w0`` itself. Then, ``steps`` times:
+    float64 tensors on one device. Make your own leaves that require grad,
+    ``w`` and ``b``: copies of ``w0`` and ``b0`` cut off from any graph
+    (``detach``, ``clone``, ``requires_grad_``), never ``w0`` itself. Then,
+    ``steps`` times:
 
-    1. ``loss = ((x @ w + b - y) ** 2).mean()``; record ``loss.item()``;
-    2. ``loss.backward()``: autograd puts dL/dw in ``w.grad``, dL/db in ``b.grad``;
+    1. the loss, the mean squared error of x·w + b against y; record it as
+       a Python float;
+    2. backpropagate it: autograd puts dL/dw in ``w.grad``, dL/db in ``b.grad``;
     3. the update, inside ``with torch.no_grad():`` (it must not be recorded,
        and an in-place change of a leaf that requires grad raises outside it):
-       ``w -= lr * w.grad``, ``b -= lr * b.grad``;
-    4. zero the gradients: ``w.grad.zero_()``, ``b.grad.zero_()``.
+       each of ``w`` and ``b`` moves in place by ``lr`` times its gradient;
+    4. zero both gradients, in place.
 
     Step 4 matters: ``backward()`` ADDS into ``.grad``. Without zeroing, step k
     uses the sum of all gradients so far and the trajectory runs away from
@@ -126,7 +128,7 @@ def train_autograd(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, b0: torch
     ``w`` ``(D,)`` and ``b`` (0-D), float64 on the input's device (``.detach()``
     them), and the list of ``steps`` losses (Python floats, before each update).
     """
-    raise NotImplementedError("TODO: leaves w, b from copies of w0, b0; loop: loss, backward, update under no_grad, zero .grad")
+    raise NotImplementedError("TODO: stage 2: autograd computes the gradient")
 
 
 # ---------------------------------------------------------------- stage 3: nn.MSELoss and torch.optim.SGD
@@ -136,11 +138,12 @@ def train_optim(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, b0: torch.Te
     """Stage 3: the same, with ``nn.MSELoss`` and ``torch.optim.SGD``.
 
     Inputs as in ``train_autograd`` (float64 tensors; ``w``, ``b`` your own
-    leaves copied from ``w0``, ``b0``). Build ``loss_fn = nn.MSELoss()`` and
-    ``optimizer = torch.optim.SGD([w, b], lr=lr)`` (plain SGD: no momentum, no
-    weight decay). Then, ``steps`` times:
+    leaves copied from ``w0``, ``b0``). Build an ``nn.MSELoss`` and a
+    ``torch.optim.SGD`` over ``w`` and ``b`` with learning rate ``lr`` (plain
+    SGD: no momentum, no weight decay). Then, ``steps`` times:
 
-    1. ``loss = loss_fn(x @ w + b, y)`` (both ``(N,)``); record ``loss.item()``;
+    1. the loss of the prediction x·w + b against y (both ``(N,)``); record
+       it as a Python float;
     2. ``optimizer.zero_grad()``: clear the gradients of the previous step;
     3. ``loss.backward()``: compute this step's gradients;
     4. ``optimizer.step()``: ``p -= lr * p.grad`` for every parameter.
@@ -153,7 +156,7 @@ def train_optim(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, b0: torch.Te
 
     Return ``(w, b, losses)`` as in ``train_autograd``.
     """
-    raise NotImplementedError("TODO: nn.MSELoss(), torch.optim.SGD([w, b], lr=lr); loop: loss, zero_grad, backward, step")
+    raise NotImplementedError("TODO: stage 3: nn.MSELoss and torch.optim.SGD")
 
 
 # ---------------------------------------------------------------- stage 4: nn.Linear as the model
@@ -178,7 +181,7 @@ def train_linear(x: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, b0: torch.T
     Return ``(model, losses)``: the trained ``nn.Linear`` and the list of
     ``steps`` losses (Python floats, before each update).
     """
-    raise NotImplementedError("TODO: nn.Linear(D, 1) in float64 set to (w0, b0); MSELoss, SGD; the stage-3 loop")
+    raise NotImplementedError("TODO: stage 4: nn.Linear as the model")
 
 
 # ---------------------------------------------------------------- all four from the same start
@@ -200,4 +203,4 @@ def run_all_stages(x: np.ndarray, y: np.ndarray, w0: np.ndarray, b0: float, lr: 
     floats): ``{"numpy": ..., "autograd": ..., "optim": ..., "linear": ...}``.
     If your stages are right the four lists agree to about 1e-12.
     """
-    raise NotImplementedError("TODO: call the four train_* functions from the same start; return their loss lists by stage name")
+    raise NotImplementedError("TODO: same start, same learning rate, same trajectory")

@@ -60,7 +60,7 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor, reduction: str = "mean") 
     that you build once and then call like a function, ``loss_fn(pred, target)``.
     Note the order: predictions first, targets second.
     """
-    raise NotImplementedError("TODO: build nn.MSELoss with the given reduction and call it on (pred, target)")
+    raise NotImplementedError("TODO: mean squared error with nn.MSELoss and its reductions")
 
 
 # ---------------------------------------------------------------- O1: softmax and cross-entropy by hand
@@ -91,7 +91,7 @@ def softmax(logits: torch.Tensor) -> torch.Tensor:
     ``F.softmax`` or ``nn.Softmax``: the grader checks which operation made
     the result.
     """
-    raise NotImplementedError("TODO: subtract each row's max, exponentiate, divide by the row sums (dim=1, keepdim=True); no torch.softmax")
+    raise NotImplementedError("TODO: softmax by hand, numerically stable")
 
 
 def cross_entropy_by_hand(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -119,7 +119,7 @@ def cross_entropy_by_hand(logits: torch.Tensor, targets: torch.Tensor) -> torch.
     ``nn.CrossEntropyLoss``, ``F.cross_entropy``, ``F.nll_loss`` or
     ``log_softmax`` here: the grader checks which operation made the result.
     """
-    raise NotImplementedError("TODO: compute log-probabilities with the log-sum-exp trick, pick each row's target entry, return minus their mean")
+    raise NotImplementedError("TODO: cross-entropy by hand with the log-sum-exp trick")
 
 
 # ---------------------------------------------------------------- O1: nn.CrossEntropyLoss
@@ -144,7 +144,7 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     probabilities a second time, its value is wrong, it can never get near 0,
     and its gradients are small, so training crawls.
     """
-    raise NotImplementedError("TODO: call nn.CrossEntropyLoss on the raw logits (no softmax first) and the int64 targets")
+    raise NotImplementedError("TODO: nn.CrossEntropyLoss on raw logits")
 
 
 def make_targets(labels: list[str], classes: list[str], device: str = "cpu") -> torch.Tensor:
@@ -167,7 +167,7 @@ def make_targets(labels: list[str], classes: list[str], device: str = "cpu") -> 
     probabilities, shaped like the logits), and float indices of shape
     ``(N,)`` raise an error.
     """
-    raise NotImplementedError("TODO: map each label to its index in classes; return an int64 tensor of shape (N,) on device (not one-hot, not float)")
+    raise NotImplementedError("TODO: class-index targets: int64 of shape (N,)")
 
 
 # ---------------------------------------------------------------- O2: BCEWithLogitsLoss
@@ -194,7 +194,7 @@ def bce_with_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
     1.0, so ``log(1 - sigmoid(150.0))`` is ``-inf`` (``nn.BCELoss`` clamps it
     to -100, so the loss is silently wrong instead).
     """
-    raise NotImplementedError("TODO: call nn.BCEWithLogitsLoss on the raw logits (no sigmoid first) and the float targets")
+    raise NotImplementedError("TODO: nn.BCEWithLogitsLoss: sigmoid and BCE in one stable formula")
 
 
 # ---------------------------------------------------------------- O3: optimizer steps by hand
@@ -239,7 +239,7 @@ def sgd_step(
     ``p.grad.zero_()``): build ``d`` as a new tensor. Do NOT call
     ``torch.optim`` here: the point is to write its arithmetic yourself.
     """
-    raise NotImplementedError("TODO: for each parameter: d = grad + weight_decay * p, momentum buffer, p -= lr * d in place under no_grad; do not touch p.grad; return the buffers")
+    raise NotImplementedError("TODO: one torch.optim.SGD step by hand (momentum, weight decay)")
 
 
 def adam_step(
@@ -284,7 +284,7 @@ def adam_step(
     zeroing is ``zero_grad()``'s job, not ``step()``'s). Do NOT call
     ``torch.optim`` here: write the arithmetic yourself.
     """
-    raise NotImplementedError("TODO: update m and v in place, bias-correct them with step, update p in place under no_grad; do not touch p.grad")
+    raise NotImplementedError("TODO: one torch.optim.Adam step by hand, with bias correction")
 
 
 # ---------------------------------------------------------------- O1/O3: put together
@@ -300,16 +300,16 @@ def fit_classifier(x: torch.Tensor, y: torch.Tensor, num_classes: int, lr: float
         lr: Adam's learning rate.
         epochs: how many full-batch steps to take.
 
-    Build ``model = nn.Linear(D, C)`` on ``x.device``. It outputs raw logits:
+    Build the model, an ``nn.Linear`` from D features to C classes, on ``x``'s device. It outputs raw logits:
     do NOT end the model with ``nn.Softmax`` (``nn.CrossEntropyLoss`` does the
     softmax itself; to read probabilities later, apply ``torch.softmax`` to the
-    outputs outside the model). Build ``loss_fn = nn.CrossEntropyLoss()`` and
-    ``optimizer = torch.optim.Adam(model.parameters(), lr=lr)``. Then, ``epochs``
-    times, on the whole data set: forward, loss, ``optimizer.zero_grad()``,
-    ``loss.backward()``, ``optimizer.step()``.
+    outputs outside the model). Build an ``nn.CrossEntropyLoss`` and a
+    ``torch.optim.Adam`` over the model's parameters with learning rate ``lr``.
+    Then, ``epochs`` times, on the whole data set: forward, loss, zero the
+    gradients, backward, the optimizer's step.
 
     Returns:
         ``(model, losses)``: the trained model and the loss of every epoch as a
         list of ``epochs`` Python floats (``loss.item()``), which should fall.
     """
-    raise NotImplementedError("TODO: build nn.Linear(D, C), nn.CrossEntropyLoss and torch.optim.Adam; train epochs full-batch steps; return (model, losses)")
+    raise NotImplementedError("TODO: train a classifier with CrossEntropyLoss and Adam")

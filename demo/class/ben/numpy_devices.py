@@ -51,7 +51,7 @@ def tensor_to_numpy(t: torch.Tensor) -> np.ndarray:
     ``np.array(t.tolist())``: they give the right values in a *copy*, and the
     grader checks that the array shares the tensor's memory.
     """
-    raise NotImplementedError("TODO: return t.numpy() (a view sharing t's memory, not a copy)")
+    raise NotImplementedError("TODO: a NumPy view of a tensor with .numpy()")
 
 
 def scale_with_numpy(t: torch.Tensor, factor: float) -> None:
@@ -68,7 +68,7 @@ def scale_with_numpy(t: torch.Tensor, factor: float) -> None:
     NOT work: it builds a new array and leaves ``t`` as it was. Neither does
     scaling a copy (``np.array(t)``).
     """
-    raise NotImplementedError("TODO: a = t.numpy(); then a *= factor (in place, so t changes too)")
+    raise NotImplementedError("TODO: change a tensor through its NumPy view")
 
 
 def numpy_to_tensors(a: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,11 +76,11 @@ def numpy_to_tensors(a: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
     ``a`` is a float64 NumPy array of any shape. Return ``(shared, copied)``:
 
-    - ``shared = torch.from_numpy(a)``: a tensor on the CPU that uses ``a``'s
-      memory. It keeps ``a``'s dtype (float64 -> ``torch.float64``; do not
+    - ``shared``: a tensor on the CPU that uses ``a``'s memory (the one
+      conversion from NumPy that shares instead of copying). It keeps ``a``'s dtype (float64 -> ``torch.float64``; do not
       convert it, that would copy).
-    - ``copied = torch.tensor(a)``: a new tensor holding a copy of ``a``'s
-      values, also float64.
+    - ``copied``: a new tensor holding a copy of ``a``'s values, also
+      float64 (the constructor that always copies its data).
 
     Then, after making both, add 1 to every element of ``a`` in place with
     ``a += 1``. ``shared`` sees the change (same memory), ``copied`` does
@@ -89,7 +89,7 @@ def numpy_to_tensors(a: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     Do not write ``a = a + 1``: that makes a new array, and neither ``a`` nor
     ``shared`` would change.
     """
-    raise NotImplementedError("TODO: shared = torch.from_numpy(a); copied = torch.tensor(a); a += 1; return (shared, copied)")
+    raise NotImplementedError("TODO: torch.from_numpy shares, torch.tensor copies")
 
 
 # --------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def pick_device(prefer_gpu: bool) -> torch.device:
     you. Do not assume a GPU exists (``torch.device("cuda")`` when
     ``prefer_gpu`` is True without asking) and do not always return the CPU.
     """
-    raise NotImplementedError('TODO: return torch.device("cuda") if prefer_gpu and torch.cuda.is_available() else torch.device("cpu")')
+    raise NotImplementedError("TODO: choose a device with torch.cuda.is_available()")
 
 
 def make_on_device(rows: int, cols: int, device: Device = "cpu") -> torch.Tensor:
@@ -124,7 +124,7 @@ def make_on_device(rows: int, cols: int, device: Device = "cpu") -> torch.Tensor
     there (creating it on the CPU and moving it costs a copy). Never write
     ``device="cpu"`` or ``device="cuda"``: use the ``device`` you are given.
     """
-    raise NotImplementedError("TODO: return torch.arange(rows * cols, dtype=torch.float32, device=device).reshape(rows, cols)")
+    raise NotImplementedError("TODO: create a tensor directly on a device")
 
 
 def move_and_compute(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, device: Device = "cpu") -> torch.Tensor:
@@ -141,7 +141,7 @@ def move_and_compute(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, device: 
     Use the ``device`` argument, never a hard-coded ``"cpu"``, ``"cuda"``,
     ``.cuda()`` or ``.cpu()``.
     """
-    raise NotImplementedError("TODO: return x.to(device) @ w.to(device) + b.to(device)")
+    raise NotImplementedError("TODO: move tensors with .to(device) and compute there")
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
@@ -161,7 +161,7 @@ def to_numpy(t: torch.Tensor) -> np.ndarray:
     Return an array with the shape, dtype and values of ``t``. Do not test
     the device yourself: on the CPU, ``.cpu()`` costs nothing.
     """
-    raise NotImplementedError("TODO: return t.detach().cpu().numpy()")
+    raise NotImplementedError("TODO: any tensor to NumPy: detach, cpu, numpy")
 
 
 def round_trip(a: np.ndarray, device: Device = "cpu") -> np.ndarray:
@@ -171,16 +171,17 @@ def round_trip(a: np.ndarray, device: Device = "cpu") -> np.ndarray:
     features). Do the whole trip:
 
     1. into PyTorch and onto the device:
-       ``x = torch.from_numpy(a).to(device)``;
-    2. compute there, with torch operations on ``x``:
-       ``y = (x - x.mean(dim=0)) / x.std(dim=0)`` -- each column gets mean 0
+       a tensor ``x`` sharing ``a``'s memory, moved to ``device``;
+    2. compute there, with torch operations on ``x``: subtract each column's
+       mean and divide by each column's standard deviation (the statistics
+       over the samples, dim 0), so that each column gets mean 0
        and standard deviation 1 (``x.std`` is torch's unbiased standard
        deviation, dividing by N - 1; NumPy's ``a.std()`` divides by N);
-    3. back to the CPU, then to NumPy: ``y.cpu().numpy()``.
+    3. back to the CPU, then to NumPy.
 
     Return the float32 ``(N, M)`` array. Step 3 must move the data to the
     CPU before ``.numpy()``; step 1 must use ``device``, not a hard-coded
     device: the grader checks that the computation of step 2 ran on the
     device asked for, not on the CPU.
     """
-    raise NotImplementedError("TODO: x = torch.from_numpy(a).to(device); y = (x - x.mean(dim=0)) / x.std(dim=0); return y.cpu().numpy()")
+    raise NotImplementedError("TODO: numPy to the device and back")

@@ -57,7 +57,7 @@ def flatten_batch(x: torch.Tensor) -> torch.Tensor:
     merge the batch dimension too and give ``(N * C * H * W,)``. Do not
     hard-code the sizes either: read them from ``x``.
     """
-    raise NotImplementedError("TODO: return x.view(x.size(0), -1)")
+    raise NotImplementedError("TODO: flatten each sample of a batch with view(N, -1)")
 
 
 def add_dims(image: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,7 +74,7 @@ def add_dims(image: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, t
     Use ``unsqueeze`` (it makes a view); do not rebuild the tensor with
     ``torch.tensor`` or copy element by element.
     """
-    raise NotImplementedError("TODO: return (image.unsqueeze(0), values.unsqueeze(1))")
+    raise NotImplementedError("TODO: add size-1 dimensions with unsqueeze")
 
 
 def drop_channel(x: torch.Tensor) -> torch.Tensor:
@@ -92,7 +92,7 @@ def drop_channel(x: torch.Tensor) -> torch.Tensor:
     and returns ``(H, W)`` -- and the code after it breaks or, worse,
     silently treats rows as samples.
     """
-    raise NotImplementedError("TODO: return x.squeeze(1)")
+    raise NotImplementedError("TODO: remove one size-1 dimension with squeeze(dim)")
 
 
 # --------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def flatten_any(x: torch.Tensor) -> torch.Tensor:
     ``x.is_contiguous()`` tells you which case you are in; ``.contiguous()``
     makes a row-major copy when needed.
     """
-    raise NotImplementedError("TODO: return x.reshape(-1)")
+    raise NotImplementedError("TODO: flatten a transposed or permuted tensor: reshape, not view")
 
 
 def to_channels_first(x: torch.Tensor) -> torch.Tensor:
@@ -139,7 +139,7 @@ def to_channels_first(x: torch.Tensor) -> torch.Tensor:
     give the right shape but the wrong numbers, because they reread the
     memory in its old order instead of moving the axes.
     """
-    raise NotImplementedError("TODO: return x.permute(0, 3, 1, 2).contiguous()")
+    raise NotImplementedError("TODO: move the channel axis with permute, then .contiguous()")
 
 
 # --------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def regression_errors(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
     and the mean of that matrix is a wrong loss. Do NOT subtract them as
     they come.
     """
-    raise NotImplementedError("TODO: residuals = pred.squeeze(1) - target; return residuals, (residuals ** 2).mean()")
+    raise NotImplementedError("TODO: residuals of (N, 1) predictions against (N,) targets")
 
 
 def pairwise_sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -187,7 +187,7 @@ def pairwise_sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     ``squeeze`` anything: with ``M = 1`` the result must still be
     ``(1, K)``.
     """
-    raise NotImplementedError("TODO: return ((a[:, None, :] - b[None, :, :]) ** 2).sum(dim=-1)")
+    raise NotImplementedError("TODO: all pairwise squared distances by broadcasting")
 
 
 def batched_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -207,7 +207,7 @@ def batched_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     loop over the batch, and do not use ``torch.mm`` (2-D only) or
     ``torch.bmm`` (3-D only, no broadcasting: fails for a 2-D ``b``).
     """
-    raise NotImplementedError("TODO: return a @ b")
+    raise NotImplementedError("TODO: batched matrix multiplication with @")
 
 
 def linear_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -228,4 +228,4 @@ def linear_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) ->
     use ``torch.nn.functional.linear`` or ``nn.Linear``: the point is to do
     it with ``@`` and broadcasting.
     """
-    raise NotImplementedError("TODO: return x @ weight.T + bias")
+    raise NotImplementedError("TODO: a linear layer by hand: x @ W.T + b")

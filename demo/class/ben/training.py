@@ -68,7 +68,7 @@ def model_device(model: nn.Module) -> torch.device:
     grader builds models on ``cpu``, ``cuda`` and ``fakegpu`` and expects the
     device they are really on.
     """
-    raise NotImplementedError("TODO: return next(model.parameters()).device")
+    raise NotImplementedError("TODO: ask the model which device it lives on")
 
 
 # --------------------------------------------------------------------------
@@ -81,12 +81,12 @@ class SmallCNN(nn.Module):
     Build exactly these layers in ``__init__`` (use these attribute names,
     the grader loads weights by them):
 
-    - ``self.conv1 = nn.Conv2d(1, 16, kernel_size=3, padding=1)``: 1 input
-      channel, 16 output channels; ``padding=1`` keeps 8x8;
-    - ``self.conv2 = nn.Conv2d(16, 32, kernel_size=3, padding=1)``;
-    - ``self.pool = nn.MaxPool2d(2)``: halves height and width (used twice;
-      it has no parameters, so one object serves both places);
-    - ``self.fc = nn.Linear(32 * 2 * 2, num_classes)``.
+    - ``conv1``: an ``nn.Conv2d`` from 1 input channel to 16, 3x3 kernel,
+      padding 1 (which keeps 8x8);
+    - ``conv2``: an ``nn.Conv2d`` from 16 channels to 32, 3x3 kernel, padding 1;
+    - ``pool``: an ``nn.MaxPool2d`` with a 2x2 window: halves height and width
+      (used twice; it has no parameters, so one object serves both places);
+    - ``fc``: an ``nn.Linear`` from the 32·2·2 features left to ``num_classes``.
 
     ``forward`` runs, with the shapes for a batch of N images::
 
@@ -103,7 +103,7 @@ class SmallCNN(nn.Module):
 
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()  # keep this line first: nn.Module must set itself up
-        raise NotImplementedError("TODO: create self.conv1, self.conv2, self.pool and self.fc as described above")
+        raise NotImplementedError("TODO: a small CNN: Conv2d, pooling, flatten, Linear (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map float32 images ``(N, 1, 8, 8)`` to logits ``(N, num_classes)``.
@@ -111,7 +111,7 @@ class SmallCNN(nn.Module):
         conv1, ReLU (``torch.relu``), pool; conv2, ReLU, pool;
         ``torch.flatten(x, 1)``; fc.
         """
-        raise NotImplementedError("TODO: conv1 -> relu -> pool -> conv2 -> relu -> pool -> flatten(x, 1) -> fc")
+        raise NotImplementedError("TODO: a small CNN: Conv2d, pooling, flatten, Linear (forward)")
 
 
 # --------------------------------------------------------------------------
@@ -131,10 +131,10 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, op
        still in eval mode, and then dropout stays off and batch norm stops
        learning its statistics. Training must switch training mode back on
        itself, every epoch.
-    2. ``device = model_device(model)``.
-    3. For each batch: move ``inputs`` AND ``labels`` to ``device`` with
-       ``.to(device)``; ``loss = loss_fn(model(inputs), labels)``;
-       ``optimizer.zero_grad()``; ``loss.backward()``; ``optimizer.step()``.
+    2. Find the model's device (``model_device``).
+    3. For each batch: move ``inputs`` AND ``labels`` to that device; the
+       loss of the model's output on the inputs against the labels; zero the
+       gradients; backward; the optimizer's step.
 
     Return the epoch's mean loss per SAMPLE as a Python float: add up
     ``loss.item() * len(labels)`` over the batches and divide by the number
@@ -144,7 +144,7 @@ def train_one_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, op
     Do not build a new optimizer or loss here, do not move the model (move
     the data to the model), and iterate ``loader`` exactly once.
     """
-    raise NotImplementedError("TODO: model.train(); for each batch: .to(device), forward, loss, zero_grad, backward, step; return the mean loss per sample")
+    raise NotImplementedError("TODO: one epoch over a DataLoader: train mode, batches on the model's device")
 
 
 # --------------------------------------------------------------------------
@@ -167,7 +167,7 @@ def predict(model: nn.Module, loader: DataLoader) -> torch.Tensor:
       ``grad_fn``. (``model.eval()`` alone does not do this.)
     - move each batch of inputs to ``model_device(model)``.
     """
-    raise NotImplementedError("TODO: model.eval(); with torch.no_grad(): collect model(inputs.to(device)) for each batch; return torch.cat of them")
+    raise NotImplementedError("TODO: outputs for a whole loader, under eval() and no_grad()")
 
 
 def evaluate(model: nn.Module, loader: DataLoader) -> float:
@@ -185,7 +185,7 @@ def evaluate(model: nn.Module, loader: DataLoader) -> float:
     ``with torch.no_grad():``, and batches (inputs and labels) moved to
     ``model_device(model)``.
     """
-    raise NotImplementedError("TODO: model.eval(); with torch.no_grad(): count argmax(dim=1) == labels over the batches; return correct / total")
+    raise NotImplementedError("TODO: accuracy on unseen data")
 
 
 # --------------------------------------------------------------------------
@@ -211,7 +211,7 @@ def fit(
     leaves the model in eval mode, and the next epoch must train in training
     mode again (your ``train_one_epoch`` switches it back).
     """
-    raise NotImplementedError("TODO: for each epoch: append train_one_epoch(...) to losses and evaluate(...) to accuracies")
+    raise NotImplementedError("TODO: the full loop: train and evaluate, epoch after epoch")
 
 
 # --------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def save_model(model: nn.Module, path: str) -> None:
     loadable with ``torch.load(path, weights_only=True)``. Write to
     ``path`` as given (a relative path: your working folder). Return nothing.
     """
-    raise NotImplementedError("TODO: torch.save(model.state_dict(), path)")
+    raise NotImplementedError("TODO: save a state_dict")
 
 
 def load_model(path: str, num_classes: int, device: str | torch.device) -> SmallCNN:
@@ -243,7 +243,7 @@ def load_model(path: str, num_classes: int, device: str | torch.device) -> Small
     4. ``model.to(device)`` and ``model.eval()``: the loaded model is ready
        for inference. Return it.
     """
-    raise NotImplementedError("TODO: fresh SmallCNN, torch.load(path, map_location=device, weights_only=True), load_state_dict, .to(device), .eval()")
+    raise NotImplementedError("TODO: load a state_dict into a fresh model")
 
 
 # --------------------------------------------------------------------------
@@ -264,4 +264,4 @@ def train_digits(train_loader: DataLoader, test_loader: DataLoader, device: str 
     The grader asks for a few epochs and expects over 90% test accuracy;
     this takes a few seconds on one CPU thread.
     """
-    raise NotImplementedError("TODO: SmallCNN(10).to(device), CrossEntropyLoss, Adam(lr=0.01); fit(...); return model and the last test accuracy")
+    raise NotImplementedError("TODO: train the CNN on handwritten digits: over 90% test accuracy")

@@ -25,9 +25,9 @@ import torch.nn as nn
 class LinearRegression(nn.Module):
     """Step 1, design the model: ``y = x @ W.T + b``.
 
-    ``LinearRegression(in_features, out_features)`` holds one layer,
-    ``self.linear = nn.Linear(in_features, out_features)`` (use that attribute
-    name). Its weight has shape ``(out_features, in_features)`` (output first!)
+    ``LinearRegression(in_features, out_features)`` holds one layer, an
+    ``nn.Linear`` from ``in_features`` to ``out_features``, in an attribute
+    named ``linear`` (use that name). Its weight has shape ``(out_features, in_features)`` (output first!)
     and its bias shape ``(out_features,)``.
 
     ``forward(x)`` takes ``x`` of shape ``(N, in_features)``, float32, and
@@ -36,7 +36,7 @@ class LinearRegression(nn.Module):
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()  # keep this line first: nn.Module must set itself up
-        raise NotImplementedError("TODO: create self.linear, an nn.Linear from in_features to out_features")
+        raise NotImplementedError("TODO: design the model: one nn.Linear layer (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map a float32 batch ``x`` of shape ``(N, in_features)`` to ``(N, out_features)``.
@@ -44,7 +44,7 @@ class LinearRegression(nn.Module):
         Call ``self.linear(x)``; do not write ``x @ W.T + b`` by hand and do
         not call ``forward`` directly elsewhere: ``model(x)`` runs it.
         """
-        raise NotImplementedError("TODO: return self.linear applied to x, shape (N, out_features)")
+        raise NotImplementedError("TODO: design the model: one nn.Linear layer (forward)")
 
 
 def make_loss_and_optimizer(model: nn.Module, lr: float) -> tuple[nn.MSELoss, torch.optim.SGD]:
@@ -56,22 +56,22 @@ def make_loss_and_optimizer(model: nn.Module, lr: float) -> tuple[nn.MSELoss, to
     momentum, no weight decay). The optimizer must get the model's own
     parameters, not copies, or ``step()`` updates nothing that matters.
     """
-    raise NotImplementedError("TODO: return nn.MSELoss() and torch.optim.SGD(model.parameters(), lr=lr)")
+    raise NotImplementedError("TODO: construct the loss and the optimizer")
 
 
 def train_step(model: nn.Module, loss_fn: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
     """Step 3, one iteration of the training loop, on the whole batch.
 
     ``x`` is ``(N, D)`` float32 and ``y`` is ``(N, 1)`` float32, on the
-    model's device. Do, in order: forward (``pred = model(x)``), the loss
-    (``loss_fn(pred, y)``), ``loss.backward()``, ``optimizer.step()``, and
-    ``optimizer.zero_grad()`` (gradients ACCUMULATE in ``.grad``: without
+    model's device. Do, in order: forward (the model's prediction for ``x``),
+    the loss of the prediction against ``y``, backward, the optimizer's step,
+    and the optimizer's zeroing of the gradients (gradients ACCUMULATE in ``.grad``: without
     zeroing, the next step would use the sum of old and new gradients).
 
     Return the loss computed in this step (before the update) as a Python
-    float: ``loss.item()``. Do not return the tensor itself.
+    float. Do not return the tensor itself.
     """
-    raise NotImplementedError("TODO: forward, loss, backward, step, zero_grad; return loss.item()")
+    raise NotImplementedError("TODO: one training iteration: forward, backward, step, zero")
 
 
 def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -86,7 +86,7 @@ def mse_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     get the mean of that (only a UserWarning says so). Make the shapes equal
     first, e.g. ``target.reshape(pred.shape)`` or ``pred.squeeze(1)``.
     """
-    raise NotImplementedError("TODO: give pred and target the same shape, then apply nn.MSELoss()")
+    raise NotImplementedError("TODO: mean squared error with (N, 1) predictions and (N,) targets")
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -95,7 +95,7 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Run the forward pass inside ``with torch.no_grad():`` so that no graph is
     recorded: the result must not require grad (and has no ``grad_fn``).
     """
-    raise NotImplementedError("TODO: with torch.no_grad(): return model(x)")
+    raise NotImplementedError("TODO: predict without recording a graph")
 
 
 def train(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> tuple[nn.Module, list[float]]:
@@ -114,7 +114,7 @@ def train(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> tuple[nn.
     Return ``(model, losses)``: the trained model and a list of ``epochs``
     Python floats, the loss of each iteration (before its update).
     """
-    raise NotImplementedError("TODO: model, loss, optimizer; then the loop, appending loss.item() each epoch")
+    raise NotImplementedError("TODO: the full pipeline: fit a line")
 
 
 def pick_learning_rate(x: torch.Tensor, y: torch.Tensor, candidates: list[float], steps: int) -> float:
@@ -135,4 +135,4 @@ def pick_learning_rate(x: torch.Tensor, y: torch.Tensor, candidates: list[float]
     Return the chosen candidate itself (a Python float from the list), or
     ``None`` if every candidate diverges.
     """
-    raise NotImplementedError("TODO: train with each lr; skip runs with non-finite or non-decreasing loss; return the largest kept lr")
+    raise NotImplementedError("TODO: find the largest learning rate that does not diverge")

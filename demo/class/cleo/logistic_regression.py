@@ -36,9 +36,9 @@ import torch.nn as nn
 class LogisticRegression(nn.Module):
     """A logistic regression model: ``p = sigmoid(x @ W.T + b)``.
 
-    ``LogisticRegression(n_features)`` holds one layer,
-    ``self.linear = nn.Linear(n_features, 1)`` (use that attribute name): its
-    weight is ``(1, n_features)``, its bias ``(1,)``.
+    ``LogisticRegression(n_features)`` holds one layer, an ``nn.Linear``
+    from ``n_features`` to 1 output, in an attribute named ``linear`` (use
+    that name): its weight is ``(1, n_features)``, its bias ``(1,)``.
 
     ``forward(x)`` takes ``x`` ``(N, n_features)`` float32 and returns the
     probabilities ``(N, 1)``, every value in (0, 1): ``torch.sigmoid`` of the
@@ -47,7 +47,7 @@ class LogisticRegression(nn.Module):
 
     def __init__(self, n_features: int) -> None:
         super().__init__()  # keep this line first: nn.Module must set itself up
-        raise NotImplementedError("TODO: create self.linear, an nn.Linear from n_features to 1 output")
+        raise NotImplementedError("TODO: a logistic regression model: nn.Linear then sigmoid (__init__)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``x`` ``(N, n_features)`` float32 to probabilities ``(N, 1)`` in (0, 1).
@@ -55,7 +55,7 @@ class LogisticRegression(nn.Module):
         Apply ``self.linear`` and then ``torch.sigmoid``. Do not write the
         sigmoid by hand (``1 / (1 + torch.exp(-z))`` overflows for large ``-z``).
         """
-        raise NotImplementedError("TODO: return torch.sigmoid(self.linear(x)), shape (N, 1)")
+        raise NotImplementedError("TODO: a logistic regression model: nn.Linear then sigmoid (forward)")
 
 
 def prepare_labels(y: torch.Tensor) -> torch.Tensor:
@@ -70,7 +70,7 @@ def prepare_labels(y: torch.Tensor) -> torch.Tensor:
     input size"). Both changes are needed: ``.float()`` alone keeps ``(N,)``,
     and ``reshape(-1, 1)`` alone keeps int64.
     """
-    raise NotImplementedError("TODO: return y as float32 with shape (N, 1): y.float().reshape(-1, 1)")
+    raise NotImplementedError("TODO: labels as BCE targets: (N,) int64 to (N, 1) float32")
 
 
 def bce_loss(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -84,7 +84,7 @@ def bce_loss(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     mean over the N samples. Do not apply another sigmoid: ``probs`` are
     probabilities already.
     """
-    raise NotImplementedError("TODO: return nn.BCELoss()(probs, labels as (N, 1) float32)")
+    raise NotImplementedError("TODO: binary cross entropy of probabilities with nn.BCELoss")
 
 
 def bce_with_logits_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -102,7 +102,7 @@ def bce_with_logits_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.T
     -inf (BCELoss clamps it to -100), while BCEWithLogitsLoss computes the
     exact value from the logit.
     """
-    raise NotImplementedError("TODO: return nn.BCEWithLogitsLoss()(logits, targets), with no sigmoid of your own")
+    raise NotImplementedError("TODO: binary cross entropy of logits with nn.BCEWithLogitsLoss")
 
 
 def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
@@ -118,7 +118,7 @@ def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
     ``(N, N)`` table comparing every prediction with every label, whose mean
     is not the accuracy.
     """
-    raise NotImplementedError("TODO: predictions (probs >= 0.5) and labels both as (N,); return the mean of (pred == label) as a float")
+    raise NotImplementedError("TODO: accuracy: threshold the probabilities at 0.5")
 
 
 def train_test_split(x: torch.Tensor, y: torch.Tensor, test_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -136,7 +136,7 @@ def train_test_split(x: torch.Tensor, y: torch.Tensor, test_fraction: float, see
     Return ``(x_train, x_test, y_train, y_test)``, each indexed with the same
     permutation so rows and labels stay paired. Do not use scikit-learn.
     """
-    raise NotImplementedError("TODO: perm = torch.randperm(N, generator=...); test = perm[:n_test], train = perm[n_test:]")
+    raise NotImplementedError("TODO: a reproducible random train/test split")
 
 
 def fit_scaler(x_train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,7 +148,7 @@ def fit_scaler(x_train: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     does: ``x_train.std(dim=0, correction=0)`` (torch's default,
     ``correction=1``, divides by N - 1). Do not change ``x_train``.
     """
-    raise NotImplementedError("TODO: return x_train.mean(dim=0), x_train.std(dim=0, correction=0)")
+    raise NotImplementedError("TODO: fit a standard scaler: per-feature mean and std")
 
 
 def standardize(x_train: torch.Tensor, x_test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,7 +166,7 @@ def standardize(x_train: torch.Tensor, x_test: torch.Tensor) -> tuple[torch.Tens
     measured on another scale than the one the model learned). Return new
     tensors; do not modify the inputs in place.
     """
-    raise NotImplementedError("TODO: mean, std = fit_scaler(x_train); scale both sets with them")
+    raise NotImplementedError("TODO: standardize train and test with the training statistics")
 
 
 def train_classifier(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -> tuple[nn.Module, list[float]]:
@@ -189,7 +189,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, lr: float, epochs: int) -
     logits: ``torch.sigmoid(model(x))`` gives the probabilities) and the list
     of ``epochs`` Python floats, the loss of each iteration before its update.
     """
-    raise NotImplementedError("TODO: zero-initialised nn.Linear(D, 1), BCEWithLogitsLoss, SGD; loop; return model and losses")
+    raise NotImplementedError("TODO: train on logits with BCEWithLogitsLoss and SGD")
 
 
 def breast_cancer_accuracy(path: str, test_fraction: float, seed: int, lr: float, epochs: int, device: str) -> tuple[nn.Module, float]:
@@ -213,4 +213,4 @@ def breast_cancer_accuracy(path: str, test_fraction: float, seed: int, lr: float
     Return ``(model, test_accuracy)``: the trained model (logits) and the
     accuracy on the TEST set as a Python float.
     """
-    raise NotImplementedError("TODO: load, split, standardize (train statistics), train, return the model and its test accuracy")
+    raise NotImplementedError("TODO: the pipeline: breast-cancer data, split, scale, train, test accuracy")
