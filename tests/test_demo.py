@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,26 +11,37 @@ from autograder.runner import RunSettings
 from autograder.units import load_course
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "demo" / "class"
 
 
-def test_committed_demo_is_current(tmp_path):
-    """tools/make_demo.py writes exactly the committed demo/class (rerun it after changing a unit)."""
-    subprocess.run([sys.executable, str(ROOT / "tools" / "make_demo.py"), str(tmp_path / "class")], check=True)
-    diff = filecmp.dircmp(DEMO, tmp_path / "class")
-    stack, differing = [diff], []
-    while stack:
-        d = stack.pop()
-        differing += d.left_only + d.right_only + d.diff_files
-        stack += d.subdirs.values()
-    assert differing == []
+def test_demo_is_written_from_the_course_and_rewritten_in_place(tmp_path):
+    """`torchgrade demo DIR` writes the class; again into the same folder rewrites it; a foreign folder is refused."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    out = tmp_path / "class"
+    assert CliRunner().invoke(main, ["demo", str(out), "--course", str(ROOT)]).exit_code == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ada", "ben", "cleo", "dev", "eve", "finn", "gus"]
+    unit = load_course(ROOT).unit("04_autograd")
+    assert (out / "ada" / unit.filename).read_text() == unit.solution.read_text()
+    assert (out / "ben" / unit.filename).read_text() == unit.stub.read_text()  # made from the units: it cannot drift
+    (out / "ada" / unit.filename).write_text("changed")
+    assert CliRunner().invoke(main, ["demo", str(out), "--course", str(ROOT)]).exit_code == 0
+    assert (out / "ada" / unit.filename).read_text() == unit.solution.read_text()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "work.py").write_text("x = 1")
+    refused = CliRunner().invoke(main, ["demo", str(tmp_path / "mine"), "--course", str(ROOT)])
+    assert refused.exit_code == 2 and "holds no earlier demo" in refused.output
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    from autograder.demo import write_demo
+
     course = load_course(ROOT)
+    made = write_demo(course, tmp_path_factory.mktemp("demo") / "class")
     out = tmp_path_factory.mktemp("demo-out")
-    return grade_class(course, DEMO, out, list(course.units), RunSettings(seed=99, workers=2)).document
+    return grade_class(course, made, out, list(course.units), RunSettings(seed=99, workers=2)).document
 
 
 UNITS = [u.name for u in load_course(ROOT).units]

@@ -24,7 +24,7 @@ def main() -> None:
     """Auto-graded PyTorch exercises: check your work, grade a class."""
 
 
-for _command in (learner.list_units, learner.check, learner.hint, learner.solution, learner.reset, learner.watch, instructor.grade, instructor.release,
+for _command in (learner.list_units, learner.check, learner.hint, learner.solution, learner.reset, learner.watch, instructor.grade, instructor.release, instructor.demo,
                  dev.dev, platforms.gradescope, platforms.nbgrader):
     main.add_command(_command)
 

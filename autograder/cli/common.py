@@ -88,11 +88,12 @@ class _Group(click.Group):
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that are the input's or the course's fault: one clear line each."""
+    from autograder.demo import DemoError
     from autograder.intake import IntakeError
     from autograder.late import LateError
     from autograder.nbgrader_export import NbgraderError
     from autograder.release import ReleaseError
     from autograder.runner import GradingError
 
-    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError)
+    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError, DemoError)
 

@@ -85,3 +85,15 @@ def release(out: Path, unit_names: str | None, title: str, hint_levels: int, cou
     console.print(f"wrote {made.root}: {len(made.units)} units, {made.files} files, no solutions and no hidden checks")
 
 
+
+
+@click.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@_course_option
+def demo(out: Path, course: Path | None) -> None:
+    """Write a demo class to OUT, made from the course's stubs, solutions and traps; then: torchgrade grade OUT --out DIR."""
+    from autograder.demo import write_demo
+
+    c = _course(course)
+    made = write_demo(c, out)
+    console.print(f"wrote a demo class of 7 students to {made}; grade it with: torchgrade grade {made} --out demo-out")
