@@ -2,8 +2,11 @@
 
 Gradescope runs ``/autograder/run_autograder`` with the student's files in
 ``/autograder/submission/`` and reads ``/autograder/results/results.json``
-(``score``, ``execution_time``, ``output``, ``tests[]`` with ``name``,
-``score``, ``max_score``, ``status``, ``output``, ``visibility``). The zip
+(``score``, ``execution_time``, ``output``, ``output_format``,
+``test_output_format``, ``tests[]`` with ``name``, ``score``,
+``max_score``, ``status``, ``output``, ``visibility``). Outputs are
+Markdown; the hidden checks' tests are ``after_published`` unless a unit's
+``unit.toml`` says otherwise (``[gradescope] visibility = "visible"``). The zip
 carries the whole course (hidden checks and solutions included: Gradescope
 keeps the autograder private) under ``source/``, a ``setup.sh`` that installs
 it, and a ``run_autograder`` that grades with ``torchgrade gradescope run``.
@@ -20,7 +23,36 @@ from pathlib import Path
 from autograder.release import tool_pyproject
 from autograder.units import Course, Unit
 
-__all__ = ["results_json", "write_results", "build_zip"]
+__all__ = ["results_json", "write_results", "build_zip", "visibility", "VISIBILITIES"]
+
+#: Gradescope's visibilities; checks default to after_published (students see
+#: them once grades are published), a missing file is always visible.
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+DEFAULT_VISIBILITY = "after_published"
+
+
+def visibility(units: list[Unit]) -> dict[str, str]:
+    """``{unit: visibility}`` of the units' checks, from ``[gradescope] visibility`` in unit.toml."""
+    import tomllib
+
+    from autograder.units import UnitError
+
+    out = {}
+    for unit in units:
+        meta = tomllib.loads(unit.stub.with_name("unit.toml").read_text()).get("gradescope", {})
+        value = meta.get("visibility", DEFAULT_VISIBILITY)
+        if value not in VISIBILITIES:
+            raise UnitError(f"{unit.name}/unit.toml: [gradescope] visibility is {value!r}; use one of {', '.join(VISIBILITIES)}")
+        out[unit.name] = value
+    return out
+
+
+def _fenced(text: str) -> str:
+    """Text as a Markdown code block that nothing in it can close."""
+    fence = "~~~~" if "```" in text else "```"
+    while fence in text:
+        fence += fence[0]
+    return f"{fence}\n{text}\n{fence}"
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
@@ -45,9 +77,15 @@ exec "$python" -m autograder gradescope run --course "$root/source" \\
 """
 
 
-def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
-    """One student's grades in Gradescope's results.json format (a test per check)."""
+def results_json(doc: dict, student: str, seconds: float | None = None, visible: dict[str, str] | None = None) -> dict:
+    """One student's grades in Gradescope's results.json format (a test per check).
+
+    ``seconds``: the run's time; by default the time the student's checks took.
+    """
     row = doc["students"][student]
+    visible = visible or {}
+    if seconds is None:
+        seconds = sum(c.get("seconds", 0.0) for u in row["units"].values() for c in u["checks"])
     tests = []
     for unit_name, unit in row["units"].items():
         by_check: dict[str, list[dict]] = {}
@@ -61,12 +99,12 @@ def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
                 "score": round(sum(c["points"] for c in runs), 6),
                 "max_score": round(sum(c["max_points"] for c in runs), 6),
                 "status": "passed" if passed else "failed",
-                "output": "\n".join(lines),
-                "visibility": "visible",
+                "output": _fenced("\n".join(lines)) if lines else "",
+                "visibility": visible.get(unit_name, DEFAULT_VISIBILITY),
             })  # fmt: skip
         if unit["problem"]:
             tests.append({"name": f"{unit_name} · file", "score": 0, "max_score": 0, "status": "failed",
-                          "output": unit["problem"], "visibility": "visible"})  # fmt: skip
+                          "output": _fenced(unit["problem"]), "visibility": "visible"})  # fmt: skip
     # Intake notes name other students: a student's own results carry only
     # theirs, and the engine's warnings (which name no one).
     mine = [n for n in doc["notes"] if n.startswith((f"{student}:", f"{student}/", "warning:"))]
@@ -74,18 +112,20 @@ def results_json(doc: dict, student: str, seconds: float = 0.0) -> dict:
     return {
         "score": row["total"],
         "execution_time": round(seconds, 3),
-        "output": "\n".join(notes),
+        "output": _fenced("\n".join(notes)),
+        "output_format": "md",
+        "test_output_format": "md",
         "tests": tests,
     }
 
 
-def write_results(doc: dict, out: Path) -> list[Path]:
+def write_results(doc: dict, out: Path, visible: dict[str, str] | None = None) -> list[Path]:
     """``out/<student>/results.json`` for every student."""
     paths = []
     for student in doc["students"]:
         path = out / student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results_json(doc, student), indent=1))
+        path.write_text(json.dumps(results_json(doc, student, visible=visible), indent=1))
         paths.append(path)
     return paths
 

@@ -7,14 +7,13 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.feedback import write_feedback
-from autograder.gradescope import results_json, write_results
-from autograder.intake import job_for_file, discover
+from autograder.gradescope import results_json, visibility, write_results
+from autograder.intake import collect_uploaded, discover, job_for_file
 from autograder.late import LatePolicy
 from autograder.plugin import Job
 from autograder.report import grades_document, write_grades
@@ -96,7 +95,7 @@ def grade_class(
     doc["late_policy"] = late.describe() if late is not None else None
     json_path, csv_path = write_grades(doc, out)
     write_feedback(doc, out / "feedback")
-    write_results(doc, out / "gradescope")
+    write_results(doc, out / "gradescope", visibility(units))
     return GradeResult(doc, json_path, csv_path, out / "feedback", len(intake.jobs) - len(todo), len(todo))
 
 
@@ -117,14 +116,12 @@ def grade_submission(course: Course, units: list[Unit], submission: Path, settin
     """
     with private_tempdir("gradescope") as tmp:
         mine = Path(tmp) / "subs" / "submission"
-        mine.mkdir(parents=True)
         wanted = {u.filename for u in units} | {f"{u.module}.ipynb" for u in units}
-        for path in sorted(submission.rglob("*")):
-            if path.is_file() and path.name in wanted and not (mine / path.name).exists():
-                shutil.copyfile(path, mine / path.name)
+        passed_over = collect_uploaded(submission, wanted, mine)
         start = time.perf_counter()
         done = grade_class(course, mine.parent, Path(tmp) / "out", units, settings)
-        return results_json(done.document, "submission", time.perf_counter() - start)
+        done.document["notes"] += [f"submission: {n}" for n in passed_over]
+        return results_json(done.document, "submission", time.perf_counter() - start, visibility(units))
 
 
 def check_work(

@@ -35,7 +35,7 @@ from autograder.plugin import Job
 from autograder.safetext import printable
 from autograder.units import Course, Unit
 
-__all__ = ["Intake", "discover", "job_for_file", "IntakeError"]
+__all__ = ["Intake", "discover", "job_for_file", "collect_uploaded", "IntakeError"]
 
 MAX_FILE_BYTES = 5 << 20
 # A zip of a class: bounded before and while it is unpacked (its own claims may lie).
@@ -226,6 +226,31 @@ def _walk_files(top: Path) -> list[Path]:
 def _read_stamp(path: Path) -> str:
     data, problem = read_regular(path, 4096)
     return "" if data is None else data.decode("utf-8", "replace").strip()
+
+
+def collect_uploaded(upload: Path, wanted: set[str], dest: Path) -> list[str]:
+    """Copy the unit files of one upload (at any depth, the first of each name
+    wins) into ``dest``, as plain files; return what was passed over, and why.
+
+    A platform unpacks what the student uploaded, links included: a link is
+    never followed (a ``toy.py`` pointing at the course's solution would
+    otherwise be graded as the student's), nor is a linked folder entered.
+    """
+    notes: list[str] = []
+    dest.mkdir(parents=True, exist_ok=True)
+    for folder, dirs, names in sorted(os.walk(upload, followlinks=False)):
+        dirs.sort()
+        for d in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            notes.append(f"{printable(d)}/: a link to a folder, not followed")
+        for name in sorted(names):
+            if name not in wanted or (dest / name).exists():
+                continue
+            data, problem = read_regular(Path(folder) / name)
+            if data is None:
+                notes.append(printable(problem))
+                continue
+            (dest / name).write_bytes(data)
+    return notes
 
 
 def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, str]:

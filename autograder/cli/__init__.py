@@ -25,7 +25,7 @@ def main() -> None:
 
 
 for _command in (learner.list_units, learner.check, learner.hint, learner.solution, learner.reset, learner.watch, instructor.grade, instructor.release, instructor.demo,
-                 dev.dev, platforms.gradescope, platforms.nbgrader):
+                 dev.dev, platforms.gradescope, platforms.nbgrader, platforms.prairielearn):
     main.add_command(_command)
 
 

@@ -92,3 +92,28 @@ def nbgrader_export(grades: Path, course_dir: Path, assignment: str, db: str | N
     console.print(f"wrote {n} students' grades for {assignment} into {course_dir}'s gradebook")
 
 
+
+
+@click.group(cls=_Group)
+def prairielearn() -> None:
+    """PrairieLearn: grade one external-grader job (/grade/student -> /grade/results/results.json)."""
+
+
+@prairielearn.command("run")
+@click.option("--units", "unit_names", required=True, help="Comma-separated units the question grades.")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/grade"), show_default=True, help="The job's folder.")
+@_seed_option
+@_course_option
+def prairielearn_run(unit_names: str, root: Path, seed: int | None, course: Path | None) -> None:
+    """Grade ROOT/student/ and write ROOT/results/results.json (PrairieLearn reads it)."""
+    from autograder.prairielearn import default_course, grade_job, write_results
+    from autograder.runner import RunSettings, load_units, new_seed
+
+    c = _course(course if course is not None else (default_course(root) if default_course(root).is_dir() else None))
+    units = load_units(c, unit_names.split(","))
+    # One container per job, as on Gradescope: where it cannot run bubblewrap, it is the boundary.
+    settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), workers=1,
+                           which="hidden", allow_unconfined=True)  # fmt: skip
+    results = grade_job(c, units, root, settings)
+    path = write_results(results, root)
+    console.print(f"score {results.get('score', 0):g} (gradable: {results['gradable']}): wrote {path}")
