@@ -64,6 +64,8 @@ class RunSettings:
     allow_unconfined: bool = False
     # Only these exercises' checks (a learner's watch on the current one); all when empty.
     exercises: tuple[str, ...] = ()
+    # A Dask scheduler's address: grade on that cluster (autograder.cluster) instead of here.
+    scheduler: str | None = None
 
 
 def new_seed() -> int:
@@ -84,6 +86,8 @@ def resolve_devices(requested: list[str] | None = None, require_cuda: bool = Fal
 
 
 def cuda_note(devices: tuple[str, ...]) -> str:
+    if "cuda" in devices and not torch.cuda.is_available():
+        return "cuda: on the cluster's GPU workers, GPU checks run there"
     if "cuda" in devices:
         return f"cuda: {torch.cuda.get_device_name(0)}, GPU checks run"
     return "cuda: not available, GPU checks not run"
@@ -118,6 +122,10 @@ def run_jobs(
     """
     if not jobs:
         return []
+    if settings.scheduler:
+        from autograder.cluster import run_on_cluster
+
+        return run_on_cluster(course, jobs, settings, progress, on_chunk)
     if not settings.allow_unconfined and bwrap_status()[0] is None:
         raise GradingError(
             f"submissions cannot be confined here: {bwrap_status()[1]}. Install bubblewrap, or pass --unconfined "

@@ -28,26 +28,33 @@ class UnitScore:
     checks: list[dict] = field(default_factory=list)
     late: dict | None = None  # days, penalty and the score before it, when handed in late
     notes: list[str] = field(default_factory=list)  # what was skipped of the file (a notebook's cells), in words
+    worker: str | None = None  # the cluster worker that graded it, when a cluster did
 
     def as_dict(self) -> dict:
         out = {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
-        return out | ({"late": self.late} if self.late else {}) | ({"notes": self.notes} if self.notes else {})
+        return (out | ({"late": self.late} if self.late else {}) | ({"notes": self.notes} if self.notes else {})
+                | ({"worker": self.worker} if self.worker else {}))
 
 
 def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore]]:
     """``{student: {unit: UnitScore}}`` for every job, results or not."""
     rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
     notes: dict[tuple[str, str], list[str]] = defaultdict(list)
+    problems: dict[tuple[str, str], str] = {}
     for r in results:
         if r.get("kind") == "check":
             rows[(r["student"], r["unit"])].append(r)
         elif r.get("kind") == "note":
             notes[(r["student"], r["unit"])].append(r["text"])
+        elif r.get("kind") == "problem":  # graded 0 by the run itself (a cluster job that failed twice)
+            problems[(r["student"], r["unit"])] = r["text"]
     out: dict[str, dict[str, UnitScore]] = defaultdict(dict)
     for job in jobs:
         got = rows.get((job.student, job.unit.name), [])
         out[job.student][job.unit.name] = unit = _unit_score(job, got)
         unit.notes = [*job.notes, *notes.get((job.student, job.unit.name), [])]
+        unit.problem = problems.get((job.student, job.unit.name), unit.problem)
+        unit.worker = next((r["worker"] for r in got if r.get("worker")), None)
     return dict(out)
 
 

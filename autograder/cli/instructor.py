@@ -26,11 +26,13 @@ from autograder.cli.common import _bar, _course, _course_option, _devices, _pres
 @click.option("--extensions", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help="CSV of student,deadline rows: their own deadlines.")
 @click.option("--late-per-day", type=float, default=10.0, show_default=True, help="Percent of a unit's score lost per started day late.")
 @click.option("--late-max", type=float, default=50.0, show_default=True, help="The most percent lateness can cost.")
+@click.option("--scheduler", default=None, help="Grade on a Dask cluster: its scheduler's address (default: DASK_SCHEDULER_ADDRESS, if set). Needs pip install -e '.[dask]'.")
 @click.option("--unconfined", is_flag=True, help="Grade even where submissions cannot be confined (no bubblewrap or namespaces): they could read and change what this user can.")
 @_seed_option
 @_course_option
 def grade(submissions: Path, out: Path, workers: int | None, devices: str | None, require_cuda: bool, unit_names: str | None, db: str | None,
-          deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, unconfined: bool, seed: int | None, course: Path | None) -> None:
+          deadline: str | None, extensions: Path | None, late_per_day: float, late_max: float, scheduler: str | None, unconfined: bool,
+          seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
     _prestart_zygote(c, unit_names.split(",") if unit_names else None)  # the first worker's: its import of torch overlaps ours
@@ -40,9 +42,14 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
     units = load_units(c, unit_names.split(",") if unit_names else None)
+    from autograder.cluster import scheduler_address
+
+    scheduler = scheduler_address(scheduler)
+    # On a cluster the GPUs are the workers': CUDA is asked for, not looked for here.
+    wanted = ("cpu", "cuda") if require_cuda or "cuda" in (devices or "").split(",") else ("cpu",)
     settings = RunSettings(
-        devices=_devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),
-        workers=workers or os.cpu_count() or 1, which="hidden", allow_unconfined=unconfined,
+        devices=wanted if scheduler else _devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),
+        workers=workers or os.cpu_count() or 1, which="hidden", allow_unconfined=unconfined, scheduler=scheduler,
     )  # fmt: skip
     if deadline is None and extensions is not None:
         raise click.UsageError("--extensions needs --deadline")
