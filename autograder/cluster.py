@@ -96,6 +96,11 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
         groups = [set(students[i : i + size]) for i in range(0, len(students), size)]
         chunks = [[j for j in jobs if j.student in g] for g in groups]
         gpu = {GPU: 1} if "cuda" in settings.devices else None
+        # TORCHGRADE_DASK_RESOURCES=NAME=1 keeps the run on the workers that offer NAME (a benchmark's pool of one)
+        extra = os.environ.get("TORCHGRADE_DASK_RESOURCES")
+        if extra and "=" in extra:
+            name, _, amount = extra.partition("=")
+            gpu = (gpu or {}) | {name: float(amount)}
         root = str(course.root.resolve())
 
         def submit(chunk: list[Job]):
