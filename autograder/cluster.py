@@ -115,10 +115,10 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
             try:
                 got = future.result()
             except Exception as exc:  # noqa: BLE001 - a chunk that failed for good: its jobs alone, then 0
-                if len(chunk) > 1 or tries == 0:
-                    for job in chunk if len(chunk) > 1 else [chunk[0]]:
+                if tries == 0:
+                    for job in chunk:
                         again = submit([job])
-                        pending[again] = ([job], tries + 1 if len(chunk) == 1 else 1)
+                        pending[again] = ([job], 1)
                         queue.add(again)
                     continue
                 got = [_zero(chunk[0], f"grading it failed twice on the cluster ({type(exc).__name__}: {exc}); not tried again")]

@@ -12,6 +12,8 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
+from autograder.scoring import runs_by_check
+
 __all__ = ["student_page", "class_page", "write_feedback"]
 
 _CSS = """
@@ -58,9 +60,7 @@ def student_page(doc: dict, student: str) -> str:
             )
         for note in unit.get("notes", []):
             parts.append(f'<p class="note">{_e(note)}</p>')
-        by_check: dict[str, list[dict]] = defaultdict(list)
-        for c in unit["checks"]:
-            by_check[c["id"]].append(c)
+        by_check = runs_by_check(unit["checks"])
         parts.append("<table><tr><th>exercise</th><th>check</th><th>result</th><th>points</th><th>message</th></tr>")
         for check_id, runs in by_check.items():
             points = sum(c["points"] for c in runs)

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.release import tool_pyproject
+from autograder.scoring import runs_by_check
 from autograder.units import Course, Unit
 
 __all__ = ["results_json", "write_results", "build_zip", "visibility", "VISIBILITIES"]
@@ -88,10 +89,7 @@ def results_json(doc: dict, student: str, seconds: float | None = None, visible:
         seconds = sum(c.get("seconds", 0.0) for u in row["units"].values() for c in u["checks"])
     tests = []
     for unit_name, unit in row["units"].items():
-        by_check: dict[str, list[dict]] = {}
-        for c in unit["checks"]:
-            by_check.setdefault(c["id"], []).append(c)
-        for check_id, runs in by_check.items():
+        for check_id, runs in runs_by_check(unit["checks"]).items():
             passed = all(c["status"] == "passed" for c in runs)
             lines = sorted({f"[{c['device']}] {c['status']}: {c['message']}" for c in runs if c["status"] != "passed"})
             tests.append({

@@ -20,11 +20,10 @@ from __future__ import annotations
 import ast
 import json
 import tomllib
-from pathlib import Path
 
 from autograder.units import Unit
 
-__all__ = ["LEVELS", "hint_levels", "released_hints_toml", "sketch"]
+__all__ = ["LEVELS", "hint_levels", "practises", "released_hints_toml", "sketch"]
 
 LEVELS = 3
 CURRICULUM = "curriculum.toml"
@@ -60,7 +59,8 @@ def released_hints_toml(unit: Unit, levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _concepts(unit: Unit, exercise: str, meta: dict) -> str:
+def practises(unit: Unit, exercise: str) -> str:
+    """What the exercise practises, in the curriculum's words: "It practises A1 (...)"."""
     ex = next(e for e in unit.exercises if e.name == exercise)
     try:
         curriculum = tomllib.loads((unit.root / CURRICULUM).read_text())
@@ -68,9 +68,13 @@ def _concepts(unit: Unit, exercise: str, meta: dict) -> str:
     except (OSError, tomllib.TOMLDecodeError):
         texts = {}
     practised = "; ".join(f"{c} ({texts[c]})" if c in texts else c for c in ex.concepts) or "this unit's idea"
+    return f"It practises {practised}."
+
+
+def _concepts(unit: Unit, exercise: str, meta: dict) -> str:
     reading = meta.get("reading", [])
     where = " Read about it: " + ", ".join(reading) + "." if reading else ""
-    return f"It practises {practised}. The unit's introduction (the module's docstring) explains it.{where}"
+    return f"{practises(unit, exercise)} The unit's introduction (the module's docstring) explains it.{where}"
 
 
 def _reference(unit: Unit, exercise: str) -> ast.AST | None:
@@ -161,7 +165,3 @@ def sketch(node: ast.AST) -> str:
         blanks = _Blanks()
         fn.body = [blanks.visit(s) if not isinstance(s, (ast.FunctionDef, ast.ClassDef)) else s for s in fn.body]
     return ast.unparse(tree)
-
-
-def notes_path(unit: Unit) -> Path:
-    return unit.root / "checks" / unit.name / NOTES

@@ -19,6 +19,7 @@ from pathlib import Path
 from autograder.grading import grade_class
 from autograder.intake import collect_uploaded
 from autograder.runner import RunSettings, private_tempdir
+from autograder.scoring import runs_by_check
 from autograder.units import Course, Unit
 
 __all__ = ["grade_job", "write_results", "default_course"]
@@ -44,10 +45,7 @@ def grade_job(course: Course, units: list[Unit], root: Path, settings: RunSettin
     for unit_name, unit in row["units"].items():
         if unit["problem"]:
             problems.append(f"{unit_name}: {unit['problem']}")
-        by_check: dict[str, list[dict]] = {}
-        for c in unit["checks"]:
-            by_check.setdefault(c["id"], []).append(c)
-        for check_id, runs in by_check.items():
+        for check_id, runs in runs_by_check(unit["checks"]).items():
             failed = sorted({f"[{c['device']}] {c['status']}: {c['message']}" for c in runs if c["status"] != "passed"})
             tests.append({
                 "name": f"{unit_name} · {runs[0]['exercise']} · {check_id.split('::', 1)[-1]}",

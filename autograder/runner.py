@@ -189,12 +189,16 @@ def _shared_zygote(course: Course, settings: RunSettings) -> Zygote | None:
     An unconfined zygote's launch names a worker's own scratch folder, so
     there each worker keeps one of its own.
     """
-    global _ZYGOTE
     if bwrap_status()[0] is None:
         return None
-    launch = plan(_protected(course, settings), cuda="cuda" in settings.devices, allow_unconfined=settings.allow_unconfined)
+    return _zygote_for(plan(_protected(course, settings), cuda="cuda" in settings.devices, allow_unconfined=settings.allow_unconfined))
+
+
+def _zygote_for(launch) -> Zygote:
+    """This process's zygote for ``launch``: the one it has, the one started early, or a new one."""
+    global _ZYGOTE
     if _ZYGOTE is not None and _ZYGOTE.launch != launch:
-        _ZYGOTE.close()
+        _ZYGOTE.close()  # another run's allow-list: never reuse a zygote across them
         _ZYGOTE = None
     if _ZYGOTE is None:
         _PROOF.clear()
@@ -259,7 +263,7 @@ def _protected(course: Course, settings: RunSettings) -> list[str]:
 
 def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
     """This process's zygote (started and proven once) and scratch folder."""
-    global _ZYGOTE, _SCRATCH
+    global _SCRATCH
     if _SCRATCH is None:
         sweep_stale_scratch()
         _SCRATCH = tempfile.mkdtemp(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-")
@@ -268,16 +272,10 @@ def _resources(course: Course, settings: RunSettings) -> tuple[Zygote, str]:
         multiprocessing.util.Finalize(None, shutil.rmtree, args=(_SCRATCH, True), exitpriority=1)
     launch = plan(_protected(course, settings), cuda="cuda" in settings.devices, scratch=_SCRATCH,
                   allow_unconfined=settings.allow_unconfined)  # fmt: skip
-    if _ZYGOTE is not None and _ZYGOTE.launch != launch:
-        _ZYGOTE.close()  # another run's allow-list: never reuse a zygote across them
-        _ZYGOTE = None
-    if _ZYGOTE is None:
-        _PROOF.clear()
-        _ZYGOTE = take_prestarted(launch) or Zygote(launch)
-        _ZYGOTE.start()
+    zygote = _zygote_for(launch)
     if not _PROOF:
-        _PROOF.append(_Proof(_ZYGOTE))
-    return _ZYGOTE, _SCRATCH
+        _PROOF.append(_Proof(zygote))
+    return zygote, _SCRATCH
 
 
 class _Proof(threading.Thread):

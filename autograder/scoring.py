@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the type only: scores are read without the engine (and torch)
     from autograder.plugin import Job
 
-__all__ = ["UnitScore", "score"]
+__all__ = ["UnitScore", "score", "runs_by_check"]
 
 
 @dataclass
@@ -56,6 +56,14 @@ def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore
         unit.problem = problems.get((job.student, job.unit.name), unit.problem)
         unit.worker = next((r["worker"] for r in got if r.get("worker")), None)
     return dict(out)
+
+
+def runs_by_check(rows: list[dict]) -> dict[str, list[dict]]:
+    """A unit's check rows in grades.json (one per device), grouped by check id, in order."""
+    out: dict[str, list[dict]] = {}
+    for row in rows:
+        out.setdefault(row["id"], []).append(row)
+    return out
 
 
 def _unit_score(job: Job, rows: list[dict]) -> UnitScore:

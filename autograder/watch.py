@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from autograder.hints import hint_levels
+from autograder.hints import hint_levels, practises
 from autograder.progress import hints_seen, load_progress, note_hint
 from autograder.units import Course, Unit
 
@@ -115,10 +115,8 @@ class Watch:
             parts.append(Text("Every exercise of the course passes. Well done."))
         else:
             ex = next(e for e in self.unit.exercises if e.name == self.exercise)
-            practises = hint_levels(self.unit, ex.name)[:1]
             parts.append(Text.from_markup(f"\n[bold]{self.unit.name} · {ex.name}[/]: {escape(ex.title)} ({ex.points:g} points)"))
-            if practises:
-                parts.append(Text(practises[0].split(". The unit's")[0] + ".", style="dim"))
+            parts.append(Text(practises(self.unit, ex.name), style="dim"))
         if self.message:
             parts.append(Text(self.message, style="green"))
         if self.last:
