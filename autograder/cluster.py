@@ -1,65 +1,121 @@
 """Grading on a Dask cluster: ``torchgrade grade ... --scheduler ADDRESS``.
 
 The trusted side stays with the command: intake, the gradebook and every
-result it records as it arrives. What goes to a Dask worker is a chunk of
+result it records as it arrives. What goes to a Dask worker is a task of
 jobs as plain data (student, unit, the file's bytes) and the run's
 settings; the worker grades it with torchgrade's own confined engine
 (zygote, sandboxes, limits: unchanged) and sends back plain result rows,
 tagged with its address. The course must be at the same path on every
 worker (a shared filesystem or the same image): a worker that cannot load
-it fails the chunk with that message.
+it fails the task with that message.
 
-Faults: Dask runs a chunk again elsewhere when its worker dies (its own
-``allowed-failures``); a chunk that fails for good is split and its jobs
-tried one by one, and a job that still fails is graded 0 with the reason,
-never tried a third time. A lost scheduler ends the run; what was recorded
-stays in the gradebook, and the next run picks up from there.
+GPU routing: with CUDA in the run, each chunk is two tasks, its CPU part
+(cpu and fakegpu checks) for any worker and its CUDA part for a worker that
+offers the ``GPU`` resource; a job is recorded when both are in.
+
+Faults: each task notes on the scheduler that it has started. A task that
+finds it started before knows a worker died holding it, and hands it back
+instead of running; its jobs are then tried one by one, and a job whose
+worker died twice is graded 0 with the reason, never tried a third time. A
+lost scheduler ends the run; what was recorded stays in the gradebook, and
+the next run picks up from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.plugin import Job
-from autograder.units import Course
+if TYPE_CHECKING:  # the command imports this module before torch: keep it light
+    from autograder.plugin import Job
+    from autograder.units import Course
 
-__all__ = ["run_on_cluster", "grade_chunk", "GPU"]
+__all__ = ["run_on_cluster", "grade_chunk", "cluster_devices", "scheduler_address", "GPU"]
 
 GPU = "GPU"  # the Dask resource a worker started with --resources GPU=1 offers
+PARTS = {"all": None, "cpu": ("cpu", "fakegpu"), "cuda": ("cuda",)}  # a task's part -> the devices whose checks it runs
+_LEDGER = "torchgrade"  # scheduler metadata: [_LEDGER, run, task] -> times started
+
+
+def scheduler_address(given: str | None) -> str | None:
+    """The scheduler: ``--scheduler``, else ``DASK_SCHEDULER_ADDRESS``."""
+    return given or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+
+
+def _connect(address: str):
+    from distributed import Client
+
+    from autograder.runner import GradingError
+
+    try:
+        return Client(address, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise GradingError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def cluster_devices(address: str, requested: list[str] | None, require_cuda: bool) -> tuple[str, ...]:
+    """The run's devices on a cluster: CUDA where a worker offers a GPU (and it is not left out)."""
+    from autograder.runner import GradingError, check_device_names
+
+    wanted = check_device_names(requested)
+    with _connect(address) as client:
+        workers = client.scheduler_info()["workers"]
+    if not workers:
+        raise GradingError(f"the Dask scheduler at {address} has no workers: start some with `dask worker {address}`")
+    offered = any(w.get("resources", {}).get(GPU) for w in workers.values())
+    if require_cuda and not offered:
+        raise GradingError(f"CUDA is required but no Dask worker offers a GPU: start one with `dask worker {address} --resources {GPU}=1`")
+    return ("cpu", "cuda") if offered and ("cuda" in wanted or require_cuda) else ("cpu",)
 
 
 def _payload(jobs: list[Job]) -> list[dict]:
-    out = []
-    for j in jobs:
-        out.append({"student": j.student, "unit": j.unit.name, "source": j.source.read_bytes() if j.source else None,
-                    "problem": j.problem, "submitted": j.submitted, "notes": list(j.notes), "notebook": j.notebook})  # fmt: skip
-    return out
+    return [{"student": j.student, "unit": j.unit.name, "source": j.source.read_bytes() if j.source else None,
+             "problem": j.problem, "submitted": j.submitted, "notes": list(j.notes), "notebook": j.notebook}
+            for j in jobs]  # fmt: skip
 
 
-def grade_chunk(course_root: str, payload: list[dict], settings) -> list[dict]:
-    """On a Dask worker: grade one chunk with the local engine; rows tagged with this worker."""
-    from distributed import get_worker
+def grade_chunk(course_root: str, payload: list[dict], settings, part: str, ledger: list[str]) -> dict:
+    """On a Dask worker: grade one task with the local engine; rows tagged with this worker.
 
-    from autograder.runner import run_jobs
+    Returns ``{"kind": "rows", "rows": [...]}``, or ``{"kind": "lost"}`` when a
+    worker already died holding this task: the command decides what comes next.
+    """
+    from distributed import get_client, get_worker
+
+    from autograder.plugin import Job
+    from autograder.runner import GradingError, run_jobs
     from autograder.units import load_course
 
-    root = Path(course_root)
-    if not (root / "assignments").is_dir():
-        raise RuntimeError(f"this worker has no course at {root}: put the course at the same path on every worker")
-    course = load_course(root)
     try:
         worker = get_worker()
-        me = worker.address
+    except ValueError:  # called in-process (a test): no worker, no ledger
+        worker = None
+    if worker is not None:
+        client = get_client()
+        started = client.get_metadata(ledger, 0)
+        client.set_metadata(ledger, started + 1)
+        if started:
+            return {"kind": "lost", "worker": worker.address}
         # Dask puts its scratch space on sys.path (for uploaded files): it is no
         # part of the Python runtime, and the sandbox must not be given it.
         scratch = str(Path(worker.local_directory).parent)
         sys.path[:] = [p for p in sys.path if not os.path.abspath(p or ".").startswith(scratch)]
-    except ValueError:
-        me = "local"
+    me = worker.address if worker is not None else "local"
+    if part == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise GradingError(f"worker {me} offers the {GPU} resource but torch there sees no CUDA device: "
+                               f"start it on a machine with one, or without --resources {GPU}=1")  # fmt: skip
+    root = Path(course_root)
+    if not (root / "assignments").is_dir():
+        raise GradingError(f"worker {me} has no course at {root}: put the course at the same path on every worker")
+    course = load_course(root)
     with tempfile.TemporaryDirectory(prefix="torchgrade-dask-") as tmp:
         jobs = []
         for i, item in enumerate(payload):
@@ -70,74 +126,128 @@ def grade_chunk(course_root: str, payload: list[dict], settings) -> list[dict]:
                 source.write_bytes(item["source"])
             jobs.append(Job(item["student"], course.unit(item["unit"]), source, item["problem"], item["submitted"],
                             notes=tuple(item["notes"]), notebook=item["notebook"]))  # fmt: skip
-        local = dataclasses.replace(settings, scheduler=None, workers=1)
+        local = dataclasses.replace(settings, scheduler=None, workers=1, only_devices=PARTS[part] or settings.only_devices)
         rows = run_jobs(course, jobs, local)
-    return [dict(r, worker=me) for r in rows]
+    if part == "cuda":  # the CPU part says what a notebook skipped, once
+        rows = [r for r in rows if r.get("kind") != "note"]
+    return {"kind": "rows", "rows": [dict(r, worker=me) for r in rows]}
+
+
+@dataclasses.dataclass
+class _Task:
+    jobs: list[Job]
+    part: str
+    ledger: list[str]
 
 
 def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_chunk=None) -> list[dict]:
     """Grade ``jobs`` on the cluster at ``settings.scheduler``; as ``runner.run_jobs`` does locally."""
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     from autograder.runner import GradingError
 
-    try:
-        client = Client(settings.scheduler, timeout="30s")
-    except (OSError, TimeoutError) as exc:
-        raise GradingError(f"cannot reach the Dask scheduler at {settings.scheduler}: {exc}") from None
+    client = _connect(settings.scheduler)
+    run = secrets.token_hex(8)
+    done = 0
     try:
         workers = client.scheduler_info()["workers"]
         if not workers:
             raise GradingError(f"the Dask scheduler at {settings.scheduler} has no workers: start some with `dask worker {settings.scheduler}`")
-        if "cuda" in settings.devices and not any(w.get("resources", {}).get(GPU) for w in workers.values()):
-            raise GradingError("CUDA is required but no Dask worker offers a GPU: start one with `dask worker ADDRESS --resources GPU=1`")
+        cuda = "cuda" in settings.devices
+        if cuda and not any(w.get("resources", {}).get(GPU) for w in workers.values()):
+            raise GradingError(f"CUDA is required but no Dask worker offers a GPU: start one with `dask worker {settings.scheduler} --resources {GPU}=1`")
         students = sorted({j.student for j in jobs})
         size = max(1, min(8, len(students) // (4 * len(workers)) or 1))
         groups = [set(students[i : i + size]) for i in range(0, len(students), size)]
         chunks = [[j for j in jobs if j.student in g] for g in groups]
-        gpu = {GPU: 1} if "cuda" in settings.devices else None
+        parts = ("cpu", "cuda") if cuda else ("all",)
         # TORCHGRADE_DASK_RESOURCES=NAME=1 keeps the run on the workers that offer NAME (a benchmark's pool of one)
-        extra = os.environ.get("TORCHGRADE_DASK_RESOURCES")
-        if extra and "=" in extra:
-            name, _, amount = extra.partition("=")
-            gpu = (gpu or {}) | {name: float(amount)}
+        extra: dict[str, float] = {}
+        if "=" in os.environ.get("TORCHGRADE_DASK_RESOURCES", ""):
+            name, _, amount = os.environ["TORCHGRADE_DASK_RESOURCES"].partition("=")
+            extra = {name: float(amount)}
         root = str(course.root.resolve())
+        pending = {}
+        queue = as_completed()
 
-        def submit(chunk: list[Job]):
-            return client.submit(grade_chunk, root, _payload(chunk), settings, pure=False, resources=gpu)
+        def submit(task_jobs: list[Job], part: str) -> None:
+            task = _Task(task_jobs, part, [_LEDGER, run, secrets.token_hex(8)])
+            needs = (extra | {GPU: 1}) if part == "cuda" else extra
+            future = client.submit(grade_chunk, root, _payload(task_jobs), settings, part, task.ledger,
+                                   pure=False, resources=needs or None)  # fmt: skip
+            pending[future] = task
+            queue.add(future)
 
-        pending = {submit(c): (c, 0) for c in chunks}
+        for chunk in chunks:
+            for part in parts:
+                submit(chunk, part)
+        waiting = {(j.student, j.unit.name): set(parts) for j in jobs}
+        rows_of: dict[tuple[str, str], list[dict]] = {k: [] for k in waiting}
+        deaths: dict[tuple[str, str, str], int] = {}
         results: list[dict] = []
-        done = 0
-        queue = as_completed(list(pending))
         for future in queue:
-            chunk, tries = pending.pop(future)
+            task = pending.pop(future)
             try:
                 got = future.result()
-            except Exception as exc:  # noqa: BLE001 - a chunk that failed for good: its jobs alone, then 0
-                if tries == 0:
-                    for job in chunk:
-                        again = submit([job])
-                        pending[again] = ([job], 1)
-                        queue.add(again)
+            except GradingError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Dask gave up on it (KilledWorker and the like)
+                got = {"kind": "lost", "why": f"{type(exc).__name__}: {exc}"}
+            if _lost_scheduler(client):
+                raise GradingError(_scheduler_lost_text(settings.scheduler, done, len(jobs)))
+            if got["kind"] == "lost":
+                for job in task.jobs:
+                    key = (job.student, job.unit.name, task.part)
+                    deaths[key] = deaths.get(key, 0) + 1
+                    if len(task.jobs) > 1 or deaths[key] < 2:
+                        submit([job], task.part)
+                    else:
+                        why = got.get("why") or f"the worker grading it died, twice (last on {got.get('worker')})"
+                        got = {"kind": "rows", "rows": [_zero(job, f"{why}; not tried a third time")]}
+                if got["kind"] == "lost":
                     continue
-                got = [_zero(chunk[0], f"grading it failed twice on the cluster ({type(exc).__name__}: {exc}); not tried again")]
+            finished = []
+            for row in got["rows"]:
+                key = (row.get("student"), row.get("unit"))
+                if key in rows_of:
+                    rows_of[key].append(row)
+                elif row.get("kind") == "sandbox":
+                    results.append(row)
+            for job in task.jobs:
+                key = (job.student, job.unit.name)
+                waiting[key].discard(task.part)
+                if not waiting[key]:
+                    finished.append(job)
+            if not finished:
+                continue
+            mine = [r for j in finished for r in rows_of[(j.student, j.unit.name)]]
             if on_chunk:
-                on_chunk(chunk, got)
-            results += got
-            done += len(chunk)
+                on_chunk(finished, mine)
+            results += mine
+            done += len(finished)
             if progress:
                 progress(done, len(jobs))
         return results
+    except OSError as exc:  # the connection went with the scheduler
+        raise GradingError(_scheduler_lost_text(settings.scheduler, done, len(jobs), exc)) from None
     finally:
+        try:
+            client.set_metadata([_LEDGER, run], None)
+        except Exception:  # noqa: BLE001 - a scheduler that is gone keeps nothing anyway
+            pass
         client.close()
+
+
+def _lost_scheduler(client) -> bool:
+    return client.status in ("closed", "closing", "failed")
+
+
+def _scheduler_lost_text(address: str, done: int, total: int, exc: BaseException | None = None) -> str:
+    why = f" ({type(exc).__name__}: {exc})" if exc else ""
+    return (f"lost the Dask scheduler at {address}{why}: {done} of {total} gradings are recorded in the gradebook; "
+            "run the same command again (with a scheduler, or without --scheduler to grade here) to grade the rest")  # fmt: skip
 
 
 def _zero(job: Job, why: str) -> dict:
     """A row that gives the job 0 and says why."""
     return {"kind": "problem", "student": job.student, "unit": job.unit.name, "text": why}
-
-
-def scheduler_address(given: str | None) -> str | None:
-    """The scheduler: ``--scheduler``, else ``DASK_SCHEDULER_ADDRESS``."""
-    return given or os.environ.get("DASK_SCHEDULER_ADDRESS") or None

@@ -47,6 +47,8 @@ gradings = sa.Table(
     sa.Column("source", sa.String(512)),
     sa.Column("problem", sa.Text),
     sa.Column("graded_at", sa.String(40), nullable=False),
+    sa.Column("zeroed", sa.Text),  # why the run itself gave it 0 (a cluster job whose worker died twice)
+    sa.Column("notes", sa.Text),  # JSON: what was skipped of the file (a notebook's cells), in words
     sa.UniqueConstraint("student", "unit", "content_hash", "checks_hash"),
 )  # fmt: skip
 results = sa.Table(
@@ -61,7 +63,10 @@ results = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("trap", sa.String(128)),
     sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("worker", sa.String(256)),  # the cluster worker that ran it, when a cluster did
 )  # fmt: skip
+#: columns added since the first gradebooks: (table, column, SQL type), added to older ones on open
+_ADDED = (("gradings", "zeroed", "TEXT"), ("gradings", "notes", "TEXT"), ("results", "worker", "VARCHAR(256)"))
 
 
 def _now() -> str:
@@ -104,6 +109,7 @@ class Gradebook:
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _meta.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     @staticmethod
     def default_url(out: Path) -> str:
@@ -123,33 +129,43 @@ class Gradebook:
         found: dict[tuple[str, str], list[dict]] = {}
         with self.engine.connect() as db:
             for job in jobs:
-                gid = _grading_id(db, grading_key(job))
-                if gid is not None:
-                    rows = db.execute(sa.select(results).where(results.c.grading_id == gid).order_by(results.c.id))
-                    found[(job.student, job.unit.name)] = [_as_result(job, r) for r in rows.mappings()]
+                grading = _grading(db, grading_key(job))
+                if grading is None:
+                    continue
+                rows = db.execute(sa.select(results).where(results.c.grading_id == grading.id).order_by(results.c.id))
+                got = [_as_result(job, r) for r in rows.mappings()]
+                base = {"student": job.student, "unit": job.unit.name}
+                got += [base | {"kind": "note", "text": t} for t in json.loads(grading.notes or "[]")]
+                if grading.zeroed:
+                    got.append(base | {"kind": "problem", "text": grading.zeroed})
+                found[(job.student, job.unit.name)] = got
         return found
 
     def save(self, run_id: int, jobs: list[Job], chunk: list[dict]) -> None:
         """Store a chunk's gradings and results in one transaction."""
         by_job: dict[tuple[str, str], list[dict]] = {}
         for r in chunk:
-            if r.get("kind") == "check":
+            if r.get("kind") in ("check", "note", "problem"):
                 by_job.setdefault((r["student"], r["unit"]), []).append(r)
         with self.engine.begin() as db:
             for job in jobs:
                 key = grading_key(job)
-                if _grading_id(db, key) is not None:
+                if _grading(db, key) is not None:
                     continue  # graded by an earlier run meanwhile: never twice
                 student, unit, content, checks = key
+                mine = by_job.get((student, unit), [])
+                notes = [r["text"] for r in mine if r["kind"] == "note"]
+                zeroed = next((r["text"] for r in mine if r["kind"] == "problem"), None)
                 gid = db.execute(gradings.insert().values(
                     run_id=run_id, student=student, unit=unit, content_hash=content, checks_hash=checks,
                     source=printable(str(job.origin or job.source)) if job.source else None, problem=job.problem or None, graded_at=_now(),
+                    zeroed=zeroed, notes=json.dumps(notes) if notes else None,
                 )).inserted_primary_key[0]  # fmt: skip
                 rows = [
                     {"grading_id": gid, "check_name": r["check"], "exercise": r["exercise"], "device": r["device"],
                      "status": r["status"], "max_points": r["max_points"], "message": r["message"], "trap": r["trap"],
-                     "seconds": r.get("seconds", 0.0)}
-                    for r in by_job.get((student, unit), [])
+                     "seconds": r.get("seconds", 0.0), "worker": r.get("worker")}
+                    for r in mine if r["kind"] == "check"
                 ]  # fmt: skip
                 if rows:
                     db.execute(results.insert(), rows)
@@ -159,21 +175,31 @@ class Gradebook:
             return int(db.execute(sa.select(sa.func.count()).select_from(_meta.tables[table])).scalar())
 
 
-def _grading_id(db: sa.Connection, key: tuple[str, str, str, str]) -> int | None:
+def _grading(db: sa.Connection, key: tuple[str, str, str, str]) -> sa.Row | None:
     student, unit, content, checks = key
-    query = sa.select(gradings.c.id).where(
+    query = sa.select(gradings.c.id, gradings.c.zeroed, gradings.c.notes).where(
         gradings.c.student == student, gradings.c.unit == unit,
         gradings.c.content_hash == content, gradings.c.checks_hash == checks,
     )  # fmt: skip
-    return db.execute(query).scalar()
+    return db.execute(query).first()
 
 
 def _as_result(job: Job, row: sa.RowMapping) -> dict:
-    return {
+    out = {
         "kind": "check", "student": job.student, "unit": job.unit.name, "check": row["check_name"],
         "exercise": row["exercise"], "device": row["device"], "max_points": row["max_points"],
         "status": row["status"], "message": row["message"], "trap": row["trap"], "seconds": row["seconds"],
     }  # fmt: skip
+    return out | ({"worker": row["worker"]} if row["worker"] else {})
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Bring a gradebook from an older torchgrade up to this schema (columns only ever added)."""
+    inspector = sa.inspect(engine)
+    for table, column, kind in _ADDED:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            with engine.begin() as db:
+                db.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
 
 
 def _sqlite_pragmas(conn, _record) -> None:

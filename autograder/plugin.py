@@ -88,9 +88,11 @@ class GradingPlugin:
         seed: int,
         zygote: Zygote,
         exercises: tuple[str, ...] = (),
+        only_devices: tuple[str, ...] = (),
     ) -> None:
         self.jobs, self.check_files = jobs, {p.resolve(): u for p, u in check_files.items()}
         self.exercises = set(exercises)  # only these exercises' checks, when given (watch: the current one)
+        self.only_devices = set(only_devices)  # only the checks on these devices, when given (a cluster task's part)
         self.devices, self.seed, self.zygote = devices, seed, zygote
         self.results: list[dict] = []
         # (student, unit, check) -> device where it timed out: a check earns
@@ -123,6 +125,8 @@ class GradingPlugin:
         if self.exercises:
             marked = [(i, i.get_closest_marker("check")) for i in items]
             items[:] = [i for i, m in marked if m is not None and m.kwargs.get("exercise") in self.exercises]
+        if self.only_devices:  # a check without a device runs with the CPU part
+            items[:] = [i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("device", "cpu") in self.only_devices]
 
     def reference(self, node: pytest.Item) -> ModuleType:
         unit = self._unit(node)

@@ -66,6 +66,8 @@ class RunSettings:
     exercises: tuple[str, ...] = ()
     # A Dask scheduler's address: grade on that cluster (autograder.cluster) instead of here.
     scheduler: str | None = None
+    # Only the checks on these devices (a cluster task's CPU or CUDA part); all when empty.
+    only_devices: tuple[str, ...] = ()
 
 
 def new_seed() -> int:
@@ -75,14 +77,20 @@ def new_seed() -> int:
 
 def resolve_devices(requested: list[str] | None = None, require_cuda: bool = False) -> tuple[str, ...]:
     """The run's devices: ``cpu`` always, ``cuda`` when asked for (default) and present."""
-    wanted = list(requested) if requested else ["cpu", "cuda"]
-    unknown = set(wanted) - {"cpu", "cuda"}
-    if unknown:
-        raise GradingError(f"unknown device(s) {sorted(unknown)}: use cpu and/or cuda")
+    wanted = check_device_names(requested)
     has_cuda = torch.cuda.is_available()
     if require_cuda and not has_cuda:
         raise GradingError("CUDA is required (--require-cuda) but torch.cuda.is_available() is False on this machine")
     return ("cpu", "cuda") if has_cuda and ("cuda" in wanted or require_cuda) else ("cpu",)
+
+
+def check_device_names(requested: list[str] | None) -> list[str]:
+    """The devices asked for (default: cpu and cuda), each one known."""
+    wanted = list(requested) if requested else ["cpu", "cuda"]
+    unknown = set(wanted) - {"cpu", "cuda"}
+    if unknown:
+        raise GradingError(f"unknown device(s) {sorted(unknown)}: use cpu and/or cuda")
+    return wanted
 
 
 def cuda_note(devices: tuple[str, ...]) -> str:
@@ -368,7 +376,8 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
     files = check_files(units, settings.which)
-    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote, exercises=settings.exercises)
+    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote,
+                           exercises=settings.exercises, only_devices=settings.only_devices)
     collector = _Collector()
     ini = Path(scratch) / "pytest.ini"
     ini.write_text("[pytest]\n")

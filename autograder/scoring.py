@@ -28,7 +28,7 @@ class UnitScore:
     checks: list[dict] = field(default_factory=list)
     late: dict | None = None  # days, penalty and the score before it, when handed in late
     notes: list[str] = field(default_factory=list)  # what was skipped of the file (a notebook's cells), in words
-    worker: str | None = None  # the cluster worker that graded it, when a cluster did
+    worker: str | None = None  # the cluster worker that graded it (and its CUDA part), when a cluster did
 
     def as_dict(self) -> dict:
         out = {"score": self.score, "max_score": self.max_score, "problem": self.problem or None, "checks": self.checks}
@@ -50,12 +50,23 @@ def score(jobs: list[Job], results: list[dict]) -> dict[str, dict[str, UnitScore
             problems[(r["student"], r["unit"])] = r["text"]
     out: dict[str, dict[str, UnitScore]] = defaultdict(dict)
     for job in jobs:
-        got = rows.get((job.student, job.unit.name), [])
+        key = (job.student, job.unit.name)
+        # Graded 0 by the run: no part of it counts, whatever another part earned.
+        got = [] if key in problems else rows.get(key, [])
         out[job.student][job.unit.name] = unit = _unit_score(job, got)
-        unit.notes = [*job.notes, *notes.get((job.student, job.unit.name), [])]
-        unit.problem = problems.get((job.student, job.unit.name), unit.problem)
-        unit.worker = next((r["worker"] for r in got if r.get("worker")), None)
+        unit.notes = [*job.notes, *notes.get(key, [])]
+        unit.problem = problems.get(key, unit.problem)
+        unit.worker = _workers(rows.get(key, []))
     return dict(out)
+
+
+def _workers(rows: list[dict]) -> str | None:
+    """Who graded a unit: one worker, or the CPU part's and then the CUDA part's."""
+    cpu = next((r["worker"] for r in rows if r.get("worker") and r["device"] != "cuda"), None)
+    gpu = next((r["worker"] for r in rows if r.get("worker") and r["device"] == "cuda"), None)
+    if gpu and cpu and gpu != cpu:
+        return f"{cpu} (cuda: {gpu})"
+    return cpu or gpu
 
 
 def runs_by_check(rows: list[dict]) -> dict[str, list[dict]]:

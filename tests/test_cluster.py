@@ -22,9 +22,8 @@ TRAP = (FIXTURE / "checks" / "01_toy" / "traps" / "int64_default.py").read_text(
 SLOW = SOLVED.replace("    return x * factor", "    import time\n    time.sleep(0.4)\n    return x * factor")
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A scheduler and two workers (no nanny: a killed worker stays dead)."""
+def start_cluster(tmp_path: Path, workers: list[list[str]], env: dict | None = None):
+    """A scheduler and a worker per entry of ``workers`` (its extra options), as processes of their own."""
     info = tmp_path / "scheduler.json"
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--scheduler-file", str(info), "--port", "0", "--no-dashboard"],
                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]  # fmt: skip
@@ -32,22 +31,38 @@ def cluster(tmp_path):
     while not info.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     address = json.loads(info.read_text())["address"]
-    workers = [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{i}"],
-                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-               for i in range(2)]  # fmt: skip
+    started = [subprocess.Popen([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{i}", *extra],
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                env=env)  # fmt: skip
+               for i, extra in enumerate(workers)]  # fmt: skip
     from distributed import Client
 
     with Client(address, timeout="30s") as client:
-        client.wait_for_workers(2, timeout=120)
-    yield address, workers
-    for p in procs + workers:
+        client.wait_for_workers(len(workers), timeout=120)
+        names = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+    return address, procs[0], started, names
+
+
+def stop(*procs) -> None:
+    for p in procs:
         if p.poll() is None:
-            p.terminate()
-    for p in procs + workers:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except (PermissionError, ProcessLookupError):
+                p.terminate()
+    for p in procs:
         try:
             p.wait(timeout=20)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A scheduler and two workers (no nanny: a killed worker stays dead)."""
+    address, scheduler, workers, _ = start_cluster(tmp_path, [["--no-nanny"], ["--no-nanny"]])
+    yield address, workers
+    stop(scheduler, *workers)
 
 
 def make_class(root: Path, n: int, kinds: list[str]) -> Path:
@@ -57,9 +72,12 @@ def make_class(root: Path, n: int, kinds: list[str]) -> Path:
     return root
 
 
+def grade_command(subs: Path, out: Path, *extra: str) -> list[str]:
+    return [str(BIN / "torchgrade"), "grade", str(subs), "--out", str(out), "--course", str(FIXTURE), "--seed", "8", *extra]
+
+
 def grade(subs: Path, out: Path, *extra: str) -> dict:
-    done = subprocess.run([str(BIN / "torchgrade"), "grade", str(subs), "--out", str(out), "--course", str(FIXTURE), "--seed", "8", *extra],
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(grade_command(subs, out, *extra), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads((out / "grades.json").read_text())
 
@@ -121,3 +139,99 @@ def test_a_worker_killed_part_way_loses_nothing_and_grades_nothing_twice(cluster
     with sqlite3.connect(book) as db:
         rows = db.execute("select student, unit, count(*) from gradings group by student, unit").fetchall()
     assert len(rows) == 24 and {count for _, _, count in rows} == {1}  # every job once
+
+
+def wait_for_gradings(book: Path, at_least: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        if book.exists():
+            with sqlite3.connect(book) as db:
+                if db.execute("select count(*) from gradings").fetchone()[0] >= at_least:
+                    return
+    raise AssertionError(f"fewer than {at_least} gradings in {book} after {timeout} s")
+
+
+def test_a_submission_that_kills_its_worker_twice_gets_0_and_no_third_try(tmp_path):
+    # Nannies restart the dead workers, so the cluster could go on trying for ever: torchgrade must not.
+    kills = tmp_path / "kills.log"
+    env = dict(os.environ, TORCHGRADE_TEST_KILLS=str(kills))
+    preload = ["--preload", str(Path(__file__).with_name("cluster_preload.py"))]
+    address, scheduler, workers, _ = start_cluster(tmp_path, [preload, preload], env)
+    try:
+        subs = make_class(tmp_path / "subs", 15, [SOLVED])  # 16 students: chunks of 2, so the killer has company
+        (subs / "killer").mkdir()
+        (subs / "killer" / "toy.py").write_text(SOLVED)
+        doc = grade(subs, tmp_path / "cluster", "--scheduler", address)
+    finally:
+        stop(scheduler, *workers)
+    tries = kills.read_text().splitlines()
+    assert len(tries) == 2, tries  # once in its chunk, once alone: never a third time
+    assert "['killer']" in tries[1]
+    killer = doc["students"]["killer"]["units"]["01_toy"]
+    assert killer["score"] == 0 and "died, twice" in killer["problem"] and "not tried a third time" in killer["problem"]
+    here = grade(subs, tmp_path / "local", "--workers", "1")
+    others = {s: v for s, v in scores(doc).items() if s != "killer"}
+    assert others == {s: v for s, v in scores(here).items() if s != "killer"}  # the rest of its chunk lost nothing
+    # The reason is kept: a resumed run shows the same 0 and the same words, and grades nothing again.
+    again = subprocess.run(grade_command(subs, tmp_path / "cluster", "--workers", "1"), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "0 gradings made, 16 reused" in again.stderr, again.stderr[-2000:]
+    resumed = json.loads((tmp_path / "cluster" / "grades.json").read_text())["students"]
+    assert resumed["killer"]["units"]["01_toy"]["score"] == 0 and resumed["killer"]["units"]["01_toy"]["problem"] == killer["problem"]
+    assert resumed["s00"]["units"]["01_toy"]["worker"] == doc["students"]["s00"]["units"]["01_toy"]["worker"]  # who graded it, kept too
+
+
+def test_a_lost_scheduler_ends_the_run_with_what_was_recorded_kept(tmp_path):
+    address, scheduler, workers, _ = start_cluster(tmp_path, [["--no-nanny"]])
+    subs = make_class(tmp_path / "subs", 16, [SLOW, SLOW + "\n\n" + TRAP])
+    out = tmp_path / "cluster"
+    try:
+        run = subprocess.Popen(grade_command(subs, out, "--scheduler", address), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for_gradings(out / "gradebook.db", 2)
+        scheduler.kill()
+        _, err = run.communicate(timeout=300)
+    finally:
+        stop(scheduler, *workers)
+    assert run.returncode == 2 and "lost the Dask scheduler" in err and "run the same command again" in err, err[-2000:]
+    with sqlite3.connect(out / "gradebook.db") as db:
+        kept = db.execute("select count(*) from gradings").fetchone()[0]
+    assert 2 <= kept < 16
+    again = subprocess.run(grade_command(subs, out, "--workers", "1"), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"{16 - kept} gradings made, {kept} reused" in again.stderr
+    assert scores(json.loads((out / "grades.json").read_text())) == scores(grade(subs, tmp_path / "local", "--workers", "1"))
+
+
+def test_the_cuda_part_goes_to_the_gpu_worker_only(tmp_path):
+    # This machine has no GPU: a worker that offers one anyway is caught, by name, the moment its
+    # CUDA part reaches it; the CPU worker, offering none, is never handed a CUDA part.
+    address, scheduler, workers, names = start_cluster(tmp_path, [["--no-nanny"], ["--no-nanny", "--resources", "GPU=1"]])
+    try:
+        subs = make_class(tmp_path / "subs", 4, [SOLVED])
+        done = subprocess.run(grade_command(subs, tmp_path / "o", "--scheduler", address), capture_output=True, text=True, timeout=600)
+    finally:
+        stop(scheduler, *workers)
+    # CUDA is in the run by default because a worker offers a GPU.
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"worker {names['w1']} offers the GPU resource but torch there sees no CUDA device" in done.stderr
+
+
+def test_a_chunk_splits_into_its_cpu_and_cuda_parts(tmp_path):
+    """The parts a GPU run sends to different workers, run here: together they are the whole."""
+    from autograder.cluster import _payload, grade_chunk
+    from autograder.intake import discover
+    from autograder.runner import GradingError, RunSettings
+    from autograder.units import load_course
+
+    course = load_course(FIXTURE)
+    subs = make_class(tmp_path / "subs", 2, [SOLVED, SOLVED + "\n\n" + TRAP])
+    jobs = discover(course, subs, [course.unit("01_toy")], tmp_path / "staging").jobs
+    settings = RunSettings(seed=8)
+    rows = lambda part: sorted((r["student"], r["check"], r["device"], r["status"])  # noqa: E731
+                               for r in grade_chunk(str(FIXTURE), _payload(jobs), settings, part, [])["rows"] if r["kind"] == "check")  # fmt: skip
+    whole, cpu = rows("all"), rows("cpu")
+    assert cpu == whole and {d for *_, d, _ in whole} == {"cpu", "fakegpu"}
+    with pytest.raises(GradingError, match="sees no CUDA device"):
+        rows("cuda")
+    only_fake = grade_chunk(str(FIXTURE), _payload(jobs), settings.__class__(seed=8, only_devices=("fakegpu",)), "all", [])
+    assert {r["device"] for r in only_fake["rows"] if r["kind"] == "check"} == {"fakegpu"}

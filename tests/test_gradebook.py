@@ -77,3 +77,42 @@ def test_fixing_a_check_regrades_and_keeps_history(tmp_path):
     fixed = grade_class(course, subs, out, list(course.units), RunSettings(seed=3))
     assert fixed.graded == 1 and fixed.document["students"]["amy"]["total"] == 4
     assert [run for _, _, run in gradings(out / "gradebook.db")] == [1, 3]  # both gradings kept
+
+
+def test_a_gradebook_from_an_older_torchgrade_gains_the_new_columns_and_keeps_its_gradings(tmp_path):
+    """Columns are only ever added: an older gradebook opens, its gradings are reused, new ones keep notes."""
+    subs = tmp_path / "subs"
+    (subs / "amy").mkdir(parents=True)
+    (subs / "amy" / "toy.py").write_text(SOLVED)
+    out = tmp_path / "out"
+    course = load_course(FIXTURE)
+    first = grade_class(course, subs, out, list(course.units), RunSettings(seed=1))
+    with sqlite3.connect(out / "gradebook.db") as con:  # back to the schema before zeroed, notes and worker
+        for table, column in (("gradings", "zeroed"), ("gradings", "notes"), ("results", "worker")):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    again = grade_class(course, subs, out, list(course.units), RunSettings(seed=2))
+    assert (again.reused, again.graded) == (1, 0)
+    assert again.document["students"]["amy"] == first.document["students"]["amy"]
+    with sqlite3.connect(out / "gradebook.db") as con:
+        assert "worker" in {row[1] for row in con.execute("PRAGMA table_info(results)")}
+
+
+def test_what_a_run_said_of_a_grading_survives_a_resumed_run(tmp_path):
+    """A notebook's skipped cells and a run's own 0 are stored with the grading, not only its checks."""
+    from autograder.gradebook import Gradebook
+    from autograder.intake import discover
+
+    subs = tmp_path / "subs"
+    for name in ("amy", "bo"):
+        (subs / name).mkdir(parents=True)
+        (subs / name / "toy.py").write_text(SOLVED)
+    course = load_course(FIXTURE)
+    jobs = discover(course, subs, list(course.units), tmp_path / "staging").jobs
+    book = Gradebook(Gradebook.default_url(tmp_path))
+    run = book.start_run(1, {})
+    said = [{"kind": "note", "student": "amy", "unit": "01_toy", "text": "cell 3 raised NameError: skipped"},
+            {"kind": "problem", "student": "bo", "unit": "01_toy", "text": "its worker died, twice; not tried a third time"}]  # fmt: skip
+    book.save(run, jobs, said)
+    cached = book.cached(jobs)
+    assert sorted((k, r["kind"], r["text"]) for k, rows in cached.items() for r in rows) == sorted(
+        ((r["student"], r["unit"]), r["kind"], r["text"]) for r in said)  # fmt: skip

@@ -35,20 +35,22 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
           seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
-    _prestart_zygote(c, unit_names.split(",") if unit_names else None)  # the first worker's: its import of torch overlaps ours
+    from autograder.cluster import cluster_devices, scheduler_address
+
+    scheduler = scheduler_address(scheduler)
+    if not scheduler:  # the first worker's zygote: its import of torch overlaps ours
+        _prestart_zygote(c, unit_names.split(",") if unit_names else None)
     from autograder.grading import grade_class
     from autograder.late import LatePolicy, load_extensions, parse_time
     from autograder.report import class_table
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
     units = load_units(c, unit_names.split(",") if unit_names else None)
-    from autograder.cluster import scheduler_address
-
-    scheduler = scheduler_address(scheduler)
-    # On a cluster the GPUs are the workers': CUDA is asked for, not looked for here.
-    wanted = ("cpu", "cuda") if require_cuda or "cuda" in (devices or "").split(",") else ("cpu",)
+    asked = devices.split(",") if devices else None
+    # On a cluster the GPUs are the workers': CUDA where a worker offers one.
     settings = RunSettings(
-        devices=wanted if scheduler else _devices(devices, require_cuda), seed=seed if seed is not None else new_seed(),
+        devices=cluster_devices(scheduler, asked, require_cuda) if scheduler else _devices(devices, require_cuda),
+        seed=seed if seed is not None else new_seed(),
         workers=workers or os.cpu_count() or 1, which="hidden", allow_unconfined=unconfined, scheduler=scheduler,
     )  # fmt: skip
     if deadline is None and extensions is not None:
@@ -56,7 +58,8 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     late = None
     if deadline is not None:
         late = LatePolicy(parse_time(deadline), late_per_day / 100, late_max / 100, load_extensions(extensions) if extensions else {})
-    err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}  ·  {settings.workers} workers")
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"{settings.workers} workers"
+    err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}  ·  {where}")
     if late is not None:
         err.print(f"late work: {late.describe()['rule']} (deadline {deadline}, {len(late.extensions)} extensions)")
     with _bar("grading") as bar:
