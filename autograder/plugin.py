@@ -17,12 +17,13 @@ from types import ModuleType
 from typing import Any, Iterator
 
 import pytest
+from _pytest.runner import runtestprotocol
 import torch
 
 from autograder.checks import FAKE_GPU, CheckFailure, TrapHit
 from autograder.safetext import printable
 from autograder.notebook_module import SKIPPED_CELLS
-from autograder.remote import ImportFailed, MissingAttribute, Sandbox, SandboxError, StudentError
+from autograder.remote import ImportFailed, MissingAttribute, Remote, Sandbox, SandboxError, StudentError
 from autograder.units import Unit
 from autograder.zygote import Zygote
 
@@ -58,11 +59,18 @@ class Student:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        module = self._sandbox.module
+        box = self._sandbox
+        module = box.module  # (re)starts the sandbox, which forgets what it had looked up
+        found = box.callables.get(name)
+        if found is not None:
+            return found
         try:
-            return getattr(module, name)
+            value = getattr(module, name)
         except MissingAttribute:
             raise MissingAttribute(f"your file has no {name!r}", {"type": "AttributeError", "message": "define it as the stub does"}) from None
+        if isinstance(value, Remote) and value._callable:
+            box.callables[name] = value
+        return value
 
     def __repr__(self) -> str:
         return f"<submission {self._sandbox.source.name}>"
@@ -139,6 +147,14 @@ class GradingPlugin:
         return self._references[path]
 
     # -- results
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        # Setup, call and teardown as pytest runs them, without logging each
+        # report to the terminal reporter nobody reads: results are recorded
+        # in makereport below.
+        runtestprotocol(item, nextitem=nextitem, log=False)
+        return True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:

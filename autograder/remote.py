@@ -135,6 +135,9 @@ class Sandbox:
         self._files: dict[str, bytes] = {}  # handed over by content; again after a restart
         # id(returned value) -> (generation, its id in the sandbox, the call's argument ids there)
         self._origins: dict[int, tuple[int, int, dict[str, int]]] = {}
+        # The module's functions and classes by name, for this generation: a
+        # call then costs one request, not two. Python's own ``f = mod.f``.
+        self.callables: dict[str, Remote] = {}
         self._import_error: ImportFailed | None = None
         self._module: Remote | None = None
 
@@ -171,6 +174,7 @@ class Sandbox:
 
     def _start(self) -> None:
         self.generation += 1
+        self.callables = {}
         if self._source_bytes is None:
             self._source_bytes = self.source.read_bytes()  # once: a restart loads the same code
         filename = self.module_name + ".py"

@@ -158,3 +158,26 @@ def test_no_process_outlives_the_run(graded):
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     leftovers = [line for line in out.splitlines() if "autograder.zygote" in line and str(os.getpid()) not in line]
     assert leftovers == []
+
+
+def test_functions_looked_up_once_are_looked_up_again_after_a_crash(tmp_path):
+    """The grader keeps each function's handle for a sandbox's life, not beyond it.
+
+    ``make_zeros`` kills its sandbox on the cpu device: its fakegpu call
+    after that must reach the restarted sandbox (no "object lost" error, no
+    stale handle). ``scale`` rebinds its own name after one call: the handle kept
+    is the function first looked up, as ``f = mod.f`` would be.
+    """
+    source = SOLVED.replace(
+        "    return torch.zeros(n, m, device=device)",
+        "    if device == 'cpu':\n        import os\n        os._exit(3)\n    return torch.zeros(n, m, device=device)",
+    ).replace("    return x * factor", "    global scale\n    scale = lambda *a, **k: None\n    return x * factor")
+    subs = tmp_path / "subs"
+    (subs / "amy").mkdir(parents=True)
+    (subs / "amy" / "toy.py").write_text(source)
+    course = load_course(FIXTURE)
+    doc = grade_class(course, subs, tmp_path / "out", list(course.units), RunSettings(seed=7)).document
+    rows = {(r["exercise"], r["device"]): r for r in doc["students"]["amy"]["units"]["01_toy"]["checks"]}
+    assert rows[("make_zeros", "cpu")]["status"] == "error" and "exited with status 3" in rows[("make_zeros", "cpu")]["message"]
+    assert rows[("make_zeros", "fakegpu")]["status"] == "passed"  # in the restarted sandbox
+    assert rows[("scale", "cpu")]["status"] == rows[("scale", "fakegpu")]["status"] == "passed"
