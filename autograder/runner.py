@@ -30,7 +30,7 @@ from autograder.confinement import bwrap_status, plan
 from autograder.plugin import GradingPlugin, Job
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.sandbox import fakegpu
-from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError
+from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError, makes_optimizers
 from autograder.zygote import Zygote, forget_prestarted, reap_prestarted, take_prestarted
 
 __all__ = ["RunSettings", "GradingError", "run_jobs", "private_tempdir", "sweep_stale_scratch", "warm_up", "resolve_devices", "new_seed", "cuda_note", "isolation_warnings"]
@@ -148,9 +148,10 @@ def run_jobs(
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
     results: list[dict] = []
     done = 0
+    deep = makes_optimizers({j.unit.name: j.unit for j in jobs}.values())
     if workers == 1:
         if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
-            _resources(course, settings)[0].ready()
+            _ready(_resources(course, settings)[0], deep)
         for chunk in chunks:
             got = _session(course, chunk, settings)
             if on_chunk:
@@ -166,8 +167,10 @@ def run_jobs(
     ctx = get_context("fork" if _fork_keeps_autograd() else "spawn")
     shared = _shared_zygote(course, settings) if ctx.get_start_method() == "fork" else None
     channels = [shared.channel() for _ in range(workers)] if shared else None
+    if shared and deep:
+        shared.deepen()
     claim = ctx.Value("i", 0)  # which worker takes which channel, or the zygote started early
-    initargs = (course, settings, claim, channels)
+    initargs = (course, settings, claim, channels, deep)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init, initargs=initargs) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
         # Every worker is forked by now (fork starts them all at the first submit).
@@ -242,7 +245,14 @@ _INHERITED: list = []
 _SCRATCH_PREFIX = "torchgrade-"
 
 
-def _worker_init(course: Course, settings: RunSettings, claim, channels: list[Zygote] | None) -> None:
+def _ready(zygote: Zygote, deep: bool) -> None:
+    """Wait until ``zygote`` has its warm imports (and dynamo, for ``deep`` units), so no sandbox repeats them."""
+    if deep:
+        zygote.deepen()
+    zygote.ready()
+
+
+def _worker_init(course: Course, settings: RunSettings, claim, channels: list[Zygote] | None, deep: bool) -> None:
     """In a forked worker: leave the parent's zygote alone and take a channel
     to the shared one; without channels, take the one started early if no
     other worker has, else start our own now."""
@@ -262,7 +272,7 @@ def _worker_init(course: Course, settings: RunSettings, claim, channels: list[Zy
         forget_prestarted()
     torch.set_num_threads(1)
     zygote, _ = _resources(course, settings)
-    zygote.ready()  # take work only once it can be done without waiting
+    _ready(zygote, deep)  # take work only once it can be done without waiting
 
 
 def _protected(course: Course, settings: RunSettings) -> list[str]:
@@ -335,7 +345,7 @@ def _proven() -> None:
 def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
     zygote, _ = _resources(course, settings)
-    zygote.ready()
+    _ready(zygote, deep=True)  # it will serve every unit
     _proven()
     fakegpu.warm()
 

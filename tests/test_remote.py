@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import textwrap
 
 import numpy as np
@@ -312,3 +313,33 @@ def test_state_dict_comes_back_as_a_dict(box):
     """A module's state_dict (an OrderedDict) arrives as a plain dict of tensors."""
     sd = box.make("torch.nn.Linear", 3, 2).state_dict()
     assert type(sd) is dict and set(sd) == {"weight", "bias"} and sd["weight"].shape == (2, 3)
+
+
+def test_a_zygote_imports_dynamo_only_for_units_that_need_it():
+    """Ready means the warm imports; dynamo (a second of import) only once ``deepen`` asks for it."""
+    source = b"import sys\n\ndef loaded(name):\n    return name in sys.modules\n"
+    plain = Zygote()
+    try:
+        plain.ready()
+        box = Sandbox(plain, source, "probe")
+        assert box.module.loaded("torch.distributed.tensor") and not box.module.loaded("torch._dynamo")
+        box.close()
+    finally:
+        plain.close()
+    deep = Zygote()
+    try:
+        deep.start()
+        deep.deepen()
+        deep.ready()
+        box = Sandbox(deep, source, "probe")
+        assert box.module.loaded("torch._dynamo")
+        box.close()
+    finally:
+        deep.close()
+
+
+def test_units_that_build_optimizers_are_known_from_their_code():
+    from autograder.units import load_course, makes_optimizers
+
+    course = load_course(Path(__file__).resolve().parent.parent)
+    assert makes_optimizers([course.unit("10_losses_optimizers")]) and not makes_optimizers([course.unit("01_tensors")])

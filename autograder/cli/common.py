@@ -38,6 +38,15 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
+def _makes_optimizers(c: Course, names: list[str] | None) -> bool:
+    from autograder.units import makes_optimizers
+
+    try:
+        return makes_optimizers([c.unit(n) for n in names] if names else list(c.units))
+    except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
+        return False
+
+
 def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
     """Start the sandbox zygote now, before this process imports the engine.
 
@@ -51,23 +60,6 @@ def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
 
     if bwrap_status()[0] is not None:
         prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), deep=_makes_optimizers(c, units))
-
-
-def _names_optim(path: Path) -> bool:
-    """Whether code (not a comment or docstring) in ``path`` names ``optim``."""
-    import io
-    import tokenize
-
-    with path.open() as fh:
-        return any(t.type == tokenize.NAME and t.string == "optim" for t in tokenize.generate_tokens(io.StringIO(fh.read()).readline))
-
-
-def _makes_optimizers(c: Course, names: list[str] | None) -> bool:
-    try:
-        units = [c.unit(n) for n in names] if names else list(c.units)
-        return any(_names_optim(path) for u in units for path in (u.solution, u.hidden_checks) if path.is_file())
-    except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
-        return False
 
 
 class _UserError(click.ClickException):

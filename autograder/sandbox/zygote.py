@@ -37,8 +37,8 @@ __all__ = ["serve", "WARM_IMPORTS", "DEEP_IMPORTS"]
 # no thread pool starts and CUDA stays untouched.
 WARM_IMPORTS = ("torch.distributed.tensor", "torch.optim", "torch.utils.data", "csv", "statistics")
 # Dynamo and sympy (0.4 s more, as one import that cannot be interrupted) only
-# once asked for: by ``ping`` (a grading run that forks many sandboxes) or
-# ``deepen`` (units that make optimizers, whose constructor imports dynamo).
+# once asked for by ``deepen`` (units that make optimizers, whose constructor
+# imports dynamo): a run of other units never pays for them.
 DEEP_IMPORTS = ("torch._dynamo", "torch.fx.experimental.symbolic_shapes", "sympy")
 
 
@@ -120,12 +120,12 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
                 chan.send(b'{"ok": true}')
             elif op == "reap":
                 chan.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
-            elif op in ("ping", "deepen"):  # deepen: no reply
+            elif op == "deepen":  # no reply
                 pending += [m for m in DEEP_IMPORTS if m not in sys.modules and m not in pending]
-                if op == "ping":  # answered once all the warm imports are done
-                    while pending:
-                        _warm_next(pending)
-                    chan.send(b'{"ok": true}')
+            elif op == "ping":  # answered once the warm imports (and any deep ones asked for) are done
+                while pending:
+                    _warm_next(pending)
+                chan.send(b'{"ok": true}')
             for fd in fds:  # descriptors sent with a request that takes none
                 os.close(fd)
 
