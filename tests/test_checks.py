@@ -127,7 +127,7 @@ def test_workers_of_a_process_that_ran_autograd_are_spawned_not_forked():
     import sys
 
     code = (
-        "import torch; from autograder.runner import _fork_keeps_autograd as clean; before = clean(); "
+        "import torch; from autograder.worker_resources import fork_keeps_autograd as clean; before = clean(); "
         "torch.ones(1, requires_grad=True).sum().backward(); print(before, clean())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
