@@ -5,9 +5,10 @@ result it records as it arrives. What goes to a Dask worker is a task of
 jobs as plain data (student, unit, the file's bytes) and the run's
 settings; the worker grades it with torchgrade's own confined engine
 (zygote, sandboxes, limits: unchanged) and sends back plain result rows,
-tagged with its address. The course must be at the same path on every
-worker (a shared filesystem or the same image): a worker that cannot load
-it fails the task with that message.
+tagged with its address. The course travels too: the run's units (metadata,
+references, hidden checks and their data) as one archive, sent to each
+worker once and unpacked there by its hash, so no worker needs the course
+on its own disk.
 
 GPU routing: with CUDA in the run, each chunk is two tasks, its CPU part
 (cpu and fakegpu checks) for any worker and its CUDA part for a worker that
@@ -24,9 +25,13 @@ the next run picks up from there.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import io
 import os
 import secrets
+import shutil
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,7 +40,7 @@ if TYPE_CHECKING:  # the command imports this module before torch: keep it light
     from autograder.plugin import Job
     from autograder.units import Course
 
-__all__ = ["run_on_cluster", "grade_chunk", "cluster_devices", "scheduler_address", "GPU"]
+__all__ = ["run_on_cluster", "grade_chunk", "course_bundle", "cluster_devices", "scheduler_address", "GPU"]
 
 GPU = "GPU"  # the Dask resource a worker started with --resources GPU=1 offers
 PARTS = {"all": None, "cpu": ("cpu", "fakegpu"), "cuda": ("cuda",)}  # a task's part -> the devices whose checks it runs
@@ -79,7 +84,50 @@ def _payload(jobs: list[Job]) -> list[dict]:
             for j in jobs]  # fmt: skip
 
 
-def grade_chunk(course_root: str, payload: list[dict], settings, part: str, ledger: list[str]) -> dict:
+def course_bundle(course: Course, units: list) -> bytes:
+    """The run's units as a gzipped tar: what ``load_course`` and the checks read, nothing else.
+
+    Regular files only (a link is left out, never followed); no notebooks or
+    caches; the course's ``curriculum.toml`` when it has one.
+    """
+    buf = io.BytesIO()
+    root = course.root.resolve()
+    with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=6) as tar:
+        if (root / "curriculum.toml").is_file() and not (root / "curriculum.toml").is_symlink():
+            tar.add(root / "curriculum.toml", "curriculum.toml")
+        for unit in units:
+            for top in ("assignments", "solutions", "checks"):
+                folder = root / top / unit.name
+                if not folder.is_dir() or folder.is_symlink():
+                    continue
+                for path in sorted(folder.rglob("*")):
+                    rel = path.relative_to(root)
+                    if path.is_symlink() or not path.is_file() or "__pycache__" in rel.parts or path.suffix == ".ipynb":
+                        continue
+                    tar.add(path, str(rel), recursive=False)
+    return buf.getvalue()
+
+
+def _unpacked(bundle: bytes) -> Path:
+    """This worker's copy of a course bundle, unpacked once per content."""
+    digest = hashlib.sha256(bundle).hexdigest()[:32]
+    home = Path(tempfile.gettempdir()) / f"torchgrade-course-{digest}"
+    if (home / "assignments").is_dir():
+        return home
+    tmp = tempfile.mkdtemp(prefix="torchgrade-course-new-")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+            tar.extractall(tmp, filter="data")  # no absolute paths, no links out, no devices
+        os.rename(tmp, home)  # whole or not at all
+    except OSError:
+        if not (home / "assignments").is_dir():  # else another task unpacked it first
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return home
+
+
+def grade_chunk(bundle: bytes, payload: list[dict], settings, part: str, ledger: list[str]) -> dict:
     """On a Dask worker: grade one task with the local engine; rows tagged with this worker.
 
     Returns ``{"kind": "rows", "rows": [...]}``, or ``{"kind": "lost"}`` when a
@@ -112,10 +160,7 @@ def grade_chunk(course_root: str, payload: list[dict], settings, part: str, ledg
         if not torch.cuda.is_available():
             raise GradingError(f"worker {me} offers the {GPU} resource but torch there sees no CUDA device: "
                                f"start it on a machine with one, or without --resources {GPU}=1")  # fmt: skip
-    root = Path(course_root)
-    if not (root / "assignments").is_dir():
-        raise GradingError(f"worker {me} has no course at {root}: put the course at the same path on every worker")
-    course = load_course(root)
+    course = load_course(_unpacked(bundle))
     with tempfile.TemporaryDirectory(prefix="torchgrade-dask-") as tmp:
         jobs = []
         for i, item in enumerate(payload):
@@ -166,14 +211,15 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
         if "=" in os.environ.get("TORCHGRADE_DASK_RESOURCES", ""):
             name, _, amount = os.environ["TORCHGRADE_DASK_RESOURCES"].partition("=")
             extra = {name: float(amount)}
-        root = str(course.root.resolve())
+        units = list({j.unit.name: j.unit for j in jobs}.values())
+        bundle = client.scatter(course_bundle(course, units), broadcast=True, hash=False)  # once per worker
         pending = {}
         queue = as_completed()
 
         def submit(task_jobs: list[Job], part: str) -> None:
             task = _Task(task_jobs, part, [_LEDGER, run, secrets.token_hex(8)])
             needs = (extra | {GPU: 1}) if part == "cuda" else extra
-            future = client.submit(grade_chunk, root, _payload(task_jobs), settings, part, task.ledger,
+            future = client.submit(grade_chunk, bundle, _payload(task_jobs), settings, part, task.ledger,
                                    pure=False, resources=needs or None)  # fmt: skip
             pending[future] = task
             queue.add(future)

@@ -218,7 +218,7 @@ def test_the_cuda_part_goes_to_the_gpu_worker_only(tmp_path):
 
 def test_a_chunk_splits_into_its_cpu_and_cuda_parts(tmp_path):
     """The parts a GPU run sends to different workers, run here: together they are the whole."""
-    from autograder.cluster import _payload, grade_chunk
+    from autograder.cluster import _payload, course_bundle, grade_chunk
     from autograder.intake import discover
     from autograder.runner import GradingError, RunSettings
     from autograder.units import load_course
@@ -226,12 +226,46 @@ def test_a_chunk_splits_into_its_cpu_and_cuda_parts(tmp_path):
     course = load_course(FIXTURE)
     subs = make_class(tmp_path / "subs", 2, [SOLVED, SOLVED + "\n\n" + TRAP])
     jobs = discover(course, subs, [course.unit("01_toy")], tmp_path / "staging").jobs
+    bundle = course_bundle(course, [course.unit("01_toy")])
     settings = RunSettings(seed=8)
     rows = lambda part: sorted((r["student"], r["check"], r["device"], r["status"])  # noqa: E731
-                               for r in grade_chunk(str(FIXTURE), _payload(jobs), settings, part, [])["rows"] if r["kind"] == "check")  # fmt: skip
+                               for r in grade_chunk(bundle, _payload(jobs), settings, part, [])["rows"] if r["kind"] == "check")  # fmt: skip
     whole, cpu = rows("all"), rows("cpu")
     assert cpu == whole and {d for *_, d, _ in whole} == {"cpu", "fakegpu"}
     with pytest.raises(GradingError, match="sees no CUDA device"):
         rows("cuda")
-    only_fake = grade_chunk(str(FIXTURE), _payload(jobs), settings.__class__(seed=8, only_devices=("fakegpu",)), "all", [])
+    only_fake = grade_chunk(bundle, _payload(jobs), settings.__class__(seed=8, only_devices=("fakegpu",)), "all", [])
     assert {r["device"] for r in only_fake["rows"] if r["kind"] == "check"} == {"fakegpu"}
+
+
+def test_the_course_travels_with_the_run_and_nothing_else_of_its_folder(tmp_path):
+    """Workers need no copy of the course: the bundle has what grading reads, and no link is followed."""
+    import io
+    import shutil
+    import tarfile
+
+    from autograder.cluster import _payload, course_bundle, grade_chunk
+    from autograder.intake import discover
+    from autograder.runner import RunSettings
+    from autograder.units import load_course
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the workers")
+    (root / "checks" / "01_toy" / "leak.txt").symlink_to(secret)
+    (root / "assignments" / "01_toy" / "toy.ipynb").write_text("{}")
+    (root / "grader-notes.txt").write_text("outside every unit")
+    course = load_course(root)
+    bundle = course_bundle(course, list(course.units))
+    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+        names = set(tar.getnames())
+        assert all(m.isfile() for m in tar.getmembers())
+    assert "checks/01_toy/check_hidden.py" in names and "solutions/01_toy/toy.py" in names
+    assert not {n for n in names if n.endswith(("leak.txt", ".ipynb", "grader-notes.txt")) or "__pycache__" in n}
+    subs = make_class(tmp_path / "subs", 1, [SOLVED])
+    jobs = discover(course, subs, list(course.units), tmp_path / "staging").jobs
+    payload = _payload(jobs)
+    shutil.rmtree(root)  # the worker's side has only the bundle
+    got = grade_chunk(bundle, payload, RunSettings(seed=8), "all", [])["rows"]
+    assert {r["status"] for r in got if r["kind"] == "check"} == {"passed"}
