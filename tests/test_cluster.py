@@ -122,13 +122,7 @@ def test_a_worker_killed_part_way_loses_nothing_and_grades_nothing_twice(cluster
     run = subprocess.Popen([str(BIN / "torchgrade"), "grade", str(subs), "--out", str(out), "--course", str(FIXTURE), "--seed", "8",
                             "--scheduler", address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     book = out / "gradebook.db"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # kill a worker once some results are recorded, the rest not yet
-        time.sleep(0.5)
-        if book.exists():
-            with sqlite3.connect(book) as db:
-                if db.execute("select count(*) from gradings").fetchone()[0] >= 2:
-                    break
+    wait_for_gradings(book, 2)  # kill a worker once some results are recorded, the rest not yet
     os.killpg(workers[0].pid, signal.SIGKILL)
     _, err = run.communicate(timeout=900)
     assert run.returncode == 0, err[-3000:]
@@ -146,9 +140,12 @@ def wait_for_gradings(book: Path, at_least: int, timeout: float = 300) -> None:
     while time.monotonic() < deadline:
         time.sleep(0.3)
         if book.exists():
-            with sqlite3.connect(book) as db:
-                if db.execute("select count(*) from gradings").fetchone()[0] >= at_least:
-                    return
+            try:
+                with sqlite3.connect(book) as db:
+                    if db.execute("select count(*) from gradings").fetchone()[0] >= at_least:
+                        return
+            except sqlite3.OperationalError:  # the grader is still creating its tables
+                pass
     raise AssertionError(f"fewer than {at_least} gradings in {book} after {timeout} s")
 
 
@@ -169,10 +166,11 @@ def test_a_submission_that_kills_its_worker_twice_gets_0_and_no_third_try(tmp_pa
     assert len(tries) == 2, tries  # once in its chunk, once alone: never a third time
     assert "['killer']" in tries[1]
     killer = doc["students"]["killer"]["units"]["01_toy"]
-    assert killer["score"] == 0 and "died, twice" in killer["problem"] and "not tried a third time" in killer["problem"]
+    assert killer["score"] == 0 and "died, twice" in (killer["problem"] or "") and "not tried a third time" in killer["problem"], killer
     here = grade(subs, tmp_path / "local", "--workers", "1")
     others = {s: v for s, v in scores(doc).items() if s != "killer"}
-    assert others == {s: v for s, v in scores(here).items() if s != "killer"}  # the rest of its chunk lost nothing
+    expected = {s: v for s, v in scores(here).items() if s != "killer"}
+    assert others == expected, {s: (others[s], expected[s]) for s in others if others[s] != expected.get(s)}  # the rest lost nothing
     # The reason is kept: a resumed run shows the same 0 and the same words, and grades nothing again.
     again = subprocess.run(grade_command(subs, tmp_path / "cluster", "--workers", "1"), capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "0 gradings made, 16 reused" in again.stderr, again.stderr[-2000:]
