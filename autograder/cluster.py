@@ -65,17 +65,25 @@ def _connect(address: str):
 
 def cluster_devices(address: str, requested: list[str] | None, require_cuda: bool) -> tuple[str, ...]:
     """The run's devices on a cluster: CUDA where a worker offers a GPU (and it is not left out)."""
-    from autograder.runner import GradingError, check_device_names
+    from autograder.runner import check_device_names
 
     wanted = check_device_names(requested)
     with _connect(address) as client:
-        workers = client.scheduler_info()["workers"]
+        offered = _gpu_offered(client, address, need=require_cuda)
+    return ("cpu", "cuda") if offered and ("cuda" in wanted or require_cuda) else ("cpu",)
+
+
+def _gpu_offered(client, address: str, need: bool) -> bool:
+    """Whether a worker of the cluster offers a GPU; refuses a cluster without workers, or without one when ``need``."""
+    from autograder.runner import GradingError
+
+    workers = client.scheduler_info()["workers"]
     if not workers:
         raise GradingError(f"the Dask scheduler at {address} has no workers: start some with `dask worker {address}`")
     offered = any(w.get("resources", {}).get(GPU) for w in workers.values())
-    if require_cuda and not offered:
+    if need and not offered:
         raise GradingError(f"CUDA is required but no Dask worker offers a GPU: start one with `dask worker {address} --resources {GPU}=1`")
-    return ("cpu", "cuda") if offered and ("cuda" in wanted or require_cuda) else ("cpu",)
+    return offered
 
 
 def _payload(jobs: list[Job]) -> list[dict]:
@@ -181,8 +189,7 @@ def grade_chunk(bundle: bytes, payload: list[dict], settings, part: str, ledger:
 @dataclasses.dataclass
 class _Task:
     jobs: list[Job]
-    part: str
-    ledger: list[str]
+    part: str  # "all", or the "cpu" or "cuda" part of a GPU run
 
 
 def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_chunk=None) -> list[dict]:
@@ -195,14 +202,10 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
     run = secrets.token_hex(8)
     done = 0
     try:
-        workers = client.scheduler_info()["workers"]
-        if not workers:
-            raise GradingError(f"the Dask scheduler at {settings.scheduler} has no workers: start some with `dask worker {settings.scheduler}`")
         cuda = "cuda" in settings.devices
-        if cuda and not any(w.get("resources", {}).get(GPU) for w in workers.values()):
-            raise GradingError(f"CUDA is required but no Dask worker offers a GPU: start one with `dask worker {settings.scheduler} --resources {GPU}=1`")
+        _gpu_offered(client, settings.scheduler, need=cuda)
         students = sorted({j.student for j in jobs})
-        size = max(1, min(8, len(students) // (4 * len(workers)) or 1))
+        size = max(1, min(8, len(students) // (4 * len(client.scheduler_info()["workers"])) or 1))
         groups = [set(students[i : i + size]) for i in range(0, len(students), size)]
         chunks = [[j for j in jobs if j.student in g] for g in groups]
         parts = ("cpu", "cuda") if cuda else ("all",)
@@ -217,11 +220,11 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
         queue = as_completed()
 
         def submit(task_jobs: list[Job], part: str) -> None:
-            task = _Task(task_jobs, part, [_LEDGER, run, secrets.token_hex(8)])
+            ledger = [_LEDGER, run, secrets.token_hex(8)]  # where this task notes that it started
             needs = (extra | {GPU: 1}) if part == "cuda" else extra
-            future = client.submit(grade_chunk, bundle, _payload(task_jobs), settings, part, task.ledger,
+            future = client.submit(grade_chunk, bundle, _payload(task_jobs), settings, part, ledger,
                                    pure=False, resources=needs or None)  # fmt: skip
-            pending[future] = task
+            pending[future] = _Task(task_jobs, part)
             queue.add(future)
 
         for chunk in chunks:

@@ -46,3 +46,19 @@ def test_missing_isolation_is_warned():
     assert isolation_warnings([{"kind": "sandbox", "isolated": ["network", "pid", "files", "ipc"]}]) == []
     (warning,) = isolation_warnings([{"kind": "sandbox", "isolated": ["pid"]}])
     assert "unconfined (without files, ipc, network isolation" in warning
+
+
+def test_a_unit_the_run_zeroed_earns_nothing_from_its_other_part():
+    """A cluster job whose CPU part killed its worker twice scores 0, however its CUDA part went."""
+    unit = load_course(FIXTURE).units[0]
+    why = "the worker grading it died, twice; not tried a third time"
+    results = [dict(row("a", "cuda", "passed"), worker="tcp://gpu"),
+               {"kind": "problem", "student": "s", "unit": "01_toy", "text": why}]  # fmt: skip
+    s = score([Job("s", unit, None)], results)["s"]["01_toy"]
+    assert s.score == 0 and s.problem == why and s.worker == "tcp://gpu"
+
+
+def test_the_worker_of_each_part_is_named():
+    unit = load_course(FIXTURE).units[0]
+    results = [dict(row("a", "cpu", "passed"), worker="tcp://cpu"), dict(row("a", "cuda", "passed"), worker="tcp://gpu")]
+    assert score([Job("s", unit, None)], results)["s"]["01_toy"].worker == "tcp://cpu (cuda: tcp://gpu)"
