@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command imports this module before torch: keep it light
-    from autograder.plugin import Job
+    from autograder.jobs import Job
     from autograder.units import Course
 
 __all__ = ["run_on_cluster", "grade_chunk", "course_bundle", "cluster_devices", "scheduler_address", "GPU"]
@@ -143,7 +143,7 @@ def grade_chunk(bundle: bytes, payload: list[dict], settings, part: str, ledger:
     """
     from distributed import get_client, get_worker
 
-    from autograder.plugin import Job
+    from autograder.jobs import Job
     from autograder.runner import GradingError, run_jobs
     from autograder.units import load_course
 

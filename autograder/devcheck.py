@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.runner import private_tempdir, RunSettings, run_jobs
 from autograder.scoring import score
 from autograder.units import Course, Unit

@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from autograder.engine_version import source_hash
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.safetext import printable
 from autograder.units import Unit
 

@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import timeline
 from autograder.feedback import write_feedback
 from autograder.gradescope import results_json, visibility, write_results
 from autograder.intake import collect_uploaded, discover, job_for_file
 from autograder.late import LatePolicy
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.report import grades_document, write_grades
 from autograder.runner import private_tempdir, Progress, RunSettings, cuda_note, isolation_warnings, run_jobs
 from autograder.scoring import UnitScore, score
@@ -70,10 +71,12 @@ def grade_class(
     with private_tempdir("intake") as staging:
         protected = (*settings.protected, str(submissions.resolve()), str(out.resolve()), staging)
         settings = dataclasses.replace(settings, protected=protected)
-        intake = discover(course, submissions, units, Path(staging))
-        from autograder.gradebook import Gradebook  # SQLAlchemy: grade needs it, check does not
+        with timeline.span("intake"):
+            intake = discover(course, submissions, units, Path(staging))
+        with timeline.span("gradebook open"):
+            from autograder.gradebook import Gradebook  # SQLAlchemy: grade needs it, check does not
 
-        book = Gradebook(db or Gradebook.default_url(out))
+            book = Gradebook(db or Gradebook.default_url(out))
         from autograder import __version__
 
         run_id = book.start_run(settings.seed, {
@@ -83,7 +86,8 @@ def grade_class(
         cached = book.cached(intake.jobs)
         todo = [j for j in intake.jobs if (j.student, j.unit.name) not in cached]
         results = [r for rows in cached.values() for r in rows]
-        results += run_jobs(course, todo, settings, progress, on_chunk=lambda jobs, got: book.save(run_id, jobs, got))
+        with timeline.span("grading"):
+            results += run_jobs(course, todo, settings, progress, on_chunk=lambda jobs, got: book.save(run_id, jobs, got))
         book.finish_run(run_id)
     scores = score(intake.jobs, results)
     if late is not None:
@@ -93,9 +97,10 @@ def grade_class(
         cuda=cuda_note(settings.devices), notes=isolation_warnings(results) + intake.notes,
     )  # fmt: skip
     doc["late_policy"] = late.describe() if late is not None else None
-    json_path, csv_path = write_grades(doc, out)
-    write_feedback(doc, out / "feedback")
-    write_results(doc, out / "gradescope", visibility(units))
+    with timeline.span("outputs"):
+        json_path, csv_path = write_grades(doc, out)
+        write_feedback(doc, out / "feedback")
+        write_results(doc, out / "gradescope", visibility(units))
     return GradeResult(doc, json_path, csv_path, out / "feedback", len(intake.jobs) - len(todo), len(todo))
 
 
@@ -162,7 +167,8 @@ def _job_to_check(unit: Unit, file: Path | None, staging: Path) -> Job:
 
 
 def _checked(course: Course, units: list[Unit], settings: RunSettings, jobs: list[Job], progress: Progress | None) -> CheckResult:
-    results = run_jobs(course, jobs, settings, progress)
+    with timeline.span("grading"):
+        results = run_jobs(course, jobs, settings, progress)
     scores = score(jobs, results).get("you", {})
     for job in jobs:
         if job.notebook and job.origin is not None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.notebook_module import NotebookError, notebook_module, released_cells
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.safetext import printable
 from autograder.units import Course, Unit
 

@@ -24,7 +24,7 @@ from typing import Callable
 
 import libcst as cst
 
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.runner import private_tempdir, RunSettings, run_jobs
 from autograder.scoring import score
 from autograder.units import Course, Unit

@@ -1,31 +1,30 @@
 """Running checks: the typed API under every command.
 
-``run_jobs`` grades (student, unit) jobs with pytest sessions, in this
-process or spread over worker processes that each keep one zygote. Results
-are plain dicts; ``scoring.score`` turns them into scores.
+``run_jobs`` grades (student, unit) jobs in sessions (``session``), in this
+process or spread over worker processes that each keep one zygote and load
+each unit's checks once. Results are plain dicts; ``scoring.score`` turns
+them into scores.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import random
-import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import redirect_stdout, redirect_stderr
-from io import StringIO
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-import pytest
 import torch
 
+from autograder import timeline
 from autograder.confinement import bwrap_status
-from autograder.plugin import GradingPlugin, Job
+from autograder.jobs import Job
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.sandbox import fakegpu
-from autograder.units import HIDDEN_CHECKS, PUBLIC_CHECKS, Course, Unit, UnitError, makes_optimizers
+from autograder.session import run_session
+from autograder.suite import CheckFileError, checks_in
+from autograder.units import Course, Unit, UnitError, makes_optimizers
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
     sweep_stale_scratch, warm_up, worker_init,
@@ -168,38 +167,31 @@ def run_jobs(
 
 
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
-    """One pytest session over ``jobs``; runs in this process or a worker."""
-    zygote, scratch = resources(course, settings)
-    fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
+    """One session over ``jobs``; runs in this process or a worker."""
+    zygote, _ = resources(course, settings)
+    with timeline.span("fakegpu warm"):
+        fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
-    files = check_files(units, settings.which)
-    plugin = GradingPlugin(jobs, files, devices=list(settings.devices), seed=settings.seed, zygote=zygote,
-                           exercises=settings.exercises, only_devices=settings.only_devices)
-    collector = _Collector()
-    ini = Path(scratch) / "pytest.ini"
-    ini.write_text("[pytest]\n")
-    args = [
-        *(str(f) for f in files),
-        "-c", str(ini), "--rootdir", str(course.root),
-        # Installed pytest plugins have no say in grading (and cost imports).
-        "--disable-plugin-autoload", "-p", "no:cacheprovider", "--import-mode=importlib",
-        # Checks print nothing and their tracebacks are never shown: per-test
-        # capture, log capture, warnings capture and the end-of-session
-        # gc.collect() passes only cost time (about a second a session).
-        "--capture=no", "-p", "no:logging", "-p", "no:warnings", "-p", "no:faulthandler",
-        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:doctest",
-        "-q", "--no-header", "-o", "console_output_style=classic",
-    ]  # fmt: skip
-    _forget_check_modules()
-    sink = StringIO()
-    with redirect_stdout(sink), redirect_stderr(sink):
-        code = pytest.main(args, plugins=[plugin, collector])
-    proven()  # no result leaves a sandbox whose runtime is not proven whole
-    if collector.errors:
-        raise GradingError("the checks could not be collected:\n" + "\n".join(collector.errors))
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise GradingError(f"pytest ended with {code!r}:\n{sink.getvalue()[-3000:]}")
-    return plugin.results + [{"kind": "sandbox", "isolated": list(i)} for i in plugin.isolation]
+    checks = {unit.name: _checks(path, unit, settings) for path, unit in check_files(units, settings.which).items()}
+    with timeline.span("session"):
+        results = run_session(jobs, checks, seed=settings.seed, cuda="cuda" in settings.devices, zygote=zygote)
+    with timeline.span("await runtime proof"):
+        proven()  # no result leaves a sandbox whose runtime is not proven whole
+    timeline.flush()  # a pool worker ends without exit handlers
+    return results
+
+
+def _checks(path: Path, unit: Unit, settings: RunSettings) -> list:
+    """The checks of ``unit`` this run asks for: on its devices, of its exercises and device part."""
+    try:
+        found = checks_in(path, settings.devices)
+    except CheckFileError as exc:
+        raise GradingError(f"the checks could not be collected: {exc}") from None
+    if settings.exercises:
+        found = [c for c in found if c.exercise in settings.exercises]
+    if settings.only_devices:  # a check without a device runs with the CPU part
+        found = [c for c in found if (c.device or "cpu") in settings.only_devices]
+    return found
 
 
 ISOLATION = ("network", "pid", "files", "ipc")
@@ -214,24 +206,6 @@ def isolation_warnings(results: list[dict]) -> list[str]:
         f"warning: submissions ran unconfined (without {', '.join(missing)} isolation; {bwrap_status()[1] or 'namespaces unavailable'}): "
         "they could reach the network and read or change what this user can"
     ]
-
-
-def _forget_check_modules() -> None:
-    """Drop check modules of earlier sessions: pytest would reuse them by name."""
-    for name, module in list(sys.modules.items()):
-        if os.path.basename(getattr(module, "__file__", None) or "") in (HIDDEN_CHECKS, PUBLIC_CHECKS):
-            del sys.modules[name]
-
-
-class _Collector:
-    """Collects collection errors (a broken check file is the course's bug)."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
 
 def load_units(course: Course, names: list[str] | None) -> list[Unit]:

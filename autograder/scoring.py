@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the type only: scores are read without the engine (and torch)
-    from autograder.plugin import Job
+    from autograder.jobs import Job
 
 __all__ = ["UnitScore", "score", "runs_by_check"]
 

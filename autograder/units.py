@@ -186,7 +186,10 @@ def makes_optimizers(units) -> bool:
     import tokenize
 
     def names_optim(path: Path) -> bool:
-        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
-        return any(t.type == tokenize.NAME and t.string == "optim" for t in tokens)
+        try:
+            tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+            return any(t.type == tokenize.NAME and t.string == "optim" for t in tokens)
+        except (OSError, UnicodeDecodeError, SyntaxError, tokenize.TokenError):
+            return False  # a speed hint only: loading the file reports what is wrong with it
 
     return any(names_optim(path) for u in units for path in (u.solution, u.hidden_checks) if path.is_file())

@@ -16,6 +16,7 @@ import threading
 
 import torch
 
+from autograder import timeline
 from autograder.confinement import bwrap_status, plan
 from autograder.run_settings import GradingError, RunSettings
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
@@ -104,8 +105,9 @@ def worker_init(course: Course, settings: RunSettings, claim, channels: list[Zyg
     elif index != 0:
         forget_prestarted()
     torch.set_num_threads(1)
-    zygote, _ = resources(course, settings)
-    ready(zygote, deep)  # take work only once it can be done without waiting
+    with timeline.span("worker ready"):
+        zygote, _ = resources(course, settings)
+        ready(zygote, deep)  # take work only once it can be done without waiting
 
 
 def _protected(course: Course, settings: RunSettings) -> list[str]:
@@ -144,7 +146,8 @@ class Proof(threading.Thread):
 
     def run(self) -> None:
         try:
-            prove_runtime(self.zygote)
+            with timeline.span("runtime proof"):
+                prove_runtime(self.zygote)
         except RuntimeUnreachable as exc:
             self.error = exc
         except Exception as exc:  # noqa: BLE001 - any failure to probe stops the run

@@ -12,7 +12,9 @@ import os
 import socket
 import subprocess
 import threading
+import time
 
+from autograder import timeline
 from autograder.confinement import Launch, plan
 
 __all__ = ["Zygote", "prestart", "take_prestarted", "forget_prestarted", "reap_prestarted"]
@@ -28,6 +30,7 @@ class Zygote:
         self._started_by = 0
         self._owner = True  # False for a channel to a zygote another client started
         self._lock = threading.Lock()
+        self._answered = False  # for the timeline: the first answer shows the zygote's imports done
 
     def start(self) -> None:
         """Start the zygote process now rather than at the first fork."""
@@ -49,6 +52,7 @@ class Zygote:
         )
         theirs.close()
         self._ctl, self._started_by = ours, os.getpid()
+        timeline.mark("zygote started")
         return ours
 
     def _running(self) -> bool:
@@ -69,11 +73,17 @@ class Zygote:
     def _ask(self, request: dict, fds: list[int] = ()) -> dict:
         with self._lock:
             ctl = self._ensure()
+            start = time.perf_counter()
             socket.send_fds(ctl, [json.dumps(request).encode()], list(fds))
             raw = ctl.recv(65536)
             if not raw:
                 ctl.close()
                 self._ctl = None  # the next request starts a fresh one
+            elif timeline.enabled():
+                timeline.add(f"zygote {request.get('op')}", time.perf_counter() - start)
+                if not self._answered:
+                    self._answered = True
+                    timeline.mark("zygote answers")
         if not raw:
             raise RuntimeError("the zygote process died")
         return json.loads(raw)

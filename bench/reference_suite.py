@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.plugin import Job  # noqa: E402
+from autograder.jobs import Job  # noqa: E402
 from autograder.remote import Sandbox  # noqa: E402
 from autograder.runner import RunSettings, _resources, run_jobs  # noqa: E402
 from autograder.scoring import score  # noqa: E402

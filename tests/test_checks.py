@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autograder.checks import CheckFailure, TrapHit, as_tensor, expect_close, expect_tensor, expect_value, tolerance, trap
-from autograder.plugin import classify
+from autograder.session import classify
 from autograder.remote import StudentError
 from autograder.units import load_course
 from tests.test_hostile import FIXTURE

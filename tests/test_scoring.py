@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.scoring import score
 from autograder.units import load_course
 from tests.test_hostile import FIXTURE

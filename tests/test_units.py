@@ -15,7 +15,7 @@ import pytest
 
 from autograder.devcheck import declared_checks, mutants, prove_unit
 from autograder.runner import RunSettings, run_jobs
-from autograder.plugin import Job
+from autograder.jobs import Job
 from autograder.scoring import score
 from autograder.units import load_course
 

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from autograder import timeline
 from autograder.cli import dev, instructor, learner, platforms
 from autograder.cli.common import _Group
 
@@ -37,11 +38,13 @@ def run() -> None:
     Exit handlers still run (scratch folders, temporary files, the zygote's
     socket); only the freeing is skipped.
     """
+    timeline.mark("command line loaded")
     try:
         main()
         code = 0
     except SystemExit as exc:
         code = exc.code
+    timeline.mark("command done")
     if "torch" not in sys.modules:
         sys.exit(code)
     if not isinstance(code, int):

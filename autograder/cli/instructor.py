@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.measure import Measurement
 
 
+from autograder import timeline
 from autograder.cli.common import _bar, _course, _course_option, _devices, _prestart_zygote, _seed_option, console, err
 
 
@@ -45,6 +46,7 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
     from autograder.report import class_table
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
+    timeline.mark("engine imported")
     units = load_units(c, unit_names.split(",") if unit_names else None)
     asked = devices.split(",") if devices else None
     # On a cluster the GPUs are the workers': CUDA where a worker offers one.

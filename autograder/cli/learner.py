@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.cli.common import _UserError, _bar, _course, _course_option, _devices, _prestart_zygote, _seed_option, console, err
+from autograder import timeline
 from autograder.hints import LEVELS, hint_levels
 from autograder.progress import gave_up, hints_seen, load_progress, note_gave_up, note_hint, passed
 from autograder.units import Course
@@ -74,6 +75,7 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
     from autograder.grading import check_work
     from autograder.runner import RunSettings, cuda_note, load_units, new_seed
 
+    timeline.mark("engine imported")
     units = load_units(c, [unit] if unit else None)
     # A learner's own code may run unconfined where bubblewrap is missing; the run says so.
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(),
