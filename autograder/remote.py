@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from autograder import timeline
 from autograder.limits import Limits
 from autograder.sandbox import protocol
 from autograder.sandbox.fakegpu import is_plain_tensor
@@ -180,13 +181,18 @@ class Sandbox:
         filename = self.module_name + ".py"
         self._pid, self._sock = start_sandbox(self.zygote, self.limits, seed=self.seed, cuda=self.cuda, module=self.module_name)
         try:
-            hello, _ = self._request({"op": "hello"}, "starting", self.limits.import_seconds)
-            self.isolated = [str(i) for i in hello.get("isolated", []) if type(i) is str]
-            self._request({"op": "put", "name": filename}, "handing over your file", self.limits.import_seconds, [self._source_bytes])
-            for name, blob in self._files.items():
-                self._request({"op": "put", "name": name}, f"writing {name}", self.limits.import_seconds, [blob])
-            reply, blobs = self._request({"op": "import"}, "importing your file", self.limits.import_seconds)
+            # One request, one deadline: the file and the data files handed over, then the import.
+            header = {"op": "load", "names": [filename, *self._files]}
+            reply, blobs = self._request(header, "importing your file", self.limits.import_seconds, [self._source_bytes, *self._files.values()])
             self._module = self._rebuild(reply["value"], blobs)
+            functions = reply.get("functions")
+            if not (isinstance(functions, dict) and len(functions) <= _MAX_FUNCTIONS):
+                raise SandboxCrashed("the sandbox sent a value that breaks the protocol: bad list of functions")
+            for name, tag in functions.items():
+                found = self._rebuild(tag, [])
+                if isinstance(found, Remote) and found._callable:
+                    object.__setattr__(found, "_label", name)  # messages name it as the check did
+                    self.callables[name] = found
         except SandboxError as exc:
             self._import_error = ImportFailed(exc)
             raise self._import_error from None
@@ -218,6 +224,8 @@ class Sandbox:
             deadline = time.monotonic() + timeout
             protocol.send_frame(sock, header, list(blobs), deadline=deadline)
             reply, blobs_in = protocol.recv_frame(sock, self.limits.reply_mb << 20, deadline=deadline)
+            if timeline.enabled():
+                timeline.add(f"sandbox {header.get('op')}", time.monotonic() - deadline + timeout)
         except (socket.timeout, TimeoutError):
             self.zygote.kill(self._pid)
             self._ended(killed=True)
@@ -227,6 +235,9 @@ class Sandbox:
             code = self._ended(killed=False)
             raise SandboxCrashed(f"while {what}, the sandbox {describe_exit(code)}{detail}") from None
         self.output = (self.output + str(reply.get("output", "")))[-(self.limits.output_kb << 10):]
+        if "isolated" in reply:  # what confinement holds, said when the sandbox loads the file, even one that fails
+            said = reply["isolated"]
+            self.isolated = [str(i) for i in said if type(i) is str][:8] if isinstance(said, list) else []
         if not reply.get("ok"):
             raise StudentError(what, reply.get("error") or {})
         return reply, blobs_in
@@ -323,6 +334,9 @@ class Sandbox:
         if not (isinstance(mro, list) and all(type(m) is str for m in mro)):
             raise protocol.ProtocolError("bad handle")
         return Remote(self, tag["id"], tuple(mro), bool(tag.get("callable")))
+
+
+_MAX_FUNCTIONS = 256  # as many as a sandbox's ``load`` looks at
 
 
 def start_sandbox(zygote: Zygote, limits: Limits, *, seed: int, cuda: bool, module: str) -> tuple[int, socket.socket]:
