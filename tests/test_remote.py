@@ -317,12 +317,13 @@ def test_state_dict_comes_back_as_a_dict(box):
 
 def test_a_zygote_imports_dynamo_only_for_units_that_need_it():
     """Ready means the warm imports; dynamo (a second of import) only once ``deepen`` asks for it."""
-    source = b"import sys\n\ndef loaded(name):\n    return name in sys.modules\n"
+    source = b"import sys, torch\n\ndef loaded(name):\n    torch.ones(2, device='fakegpu').mul_(2)\n    return name in sys.modules\n"
     plain = Zygote()
     try:
         plain.ready()
         box = Sandbox(plain, source, "probe")
-        assert box.module.loaded("torch.distributed.tensor") and not box.module.loaded("torch._dynamo")
+        assert box.module.loaded("torch.optim") and not box.module.loaded("torch._dynamo")
+        assert not box.module.loaded("torch.distributed.tensor") and not box.module.loaded("sympy")  # fakegpu.warm
         box.close()
     finally:
         plain.close()

@@ -22,7 +22,8 @@ is how the protocol and the checks accept it as an ordinary tensor.
 from __future__ import annotations
 
 import functools
-import importlib
+import sys
+import types
 import weakref
 from typing import Any, Callable
 
@@ -299,15 +300,36 @@ def install() -> None:
     torch.Tensor.new_tensor = _new_tensor(torch.Tensor.new_tensor)
 
 
-# The first operator on any tensor subclass makes torch import
-# torch.distributed.tensor (and sympy with it) from C++: 0.7 s. The zygote
-# has it among its warm imports; the trusted side calls ``warm`` where it
-# would otherwise wait for its zygote, so that it does not land inside the
-# first check. (Not in a thread: an import racing the main thread breaks
-# anything that walks sys.modules meanwhile.)
+_DTENSOR = "torch.distributed.tensor"
+
+
+@functools.cache
 def warm() -> None:
-    """Import now what the first fakegpu operator needs."""
-    importlib.import_module("torch.distributed.tensor")
+    """Make the first fakegpu operator as cheap as the others.
+
+    At the first operator on a tensor subclass, torch asks from C++ whether
+    the tensor is a DTensor, and imports torch.distributed.tensor (sympy
+    with it: 0.3 to 0.7 s, more than a whole check) to learn that class,
+    which it keeps. No fakegpu tensor is a DTensor: where that package is
+    not loaded yet, the question is answered with a class of no instances,
+    for one operator, and the package's name is then left free, so that
+    code which does import it gets the real one.
+    """
+    if _DTENSOR in sys.modules:
+        _run_one()
+        return
+    standin = types.ModuleType(_DTENSOR)
+    standin.DTensor = type("DTensor", (), {})  # what torch keeps: nothing is an instance of it
+    sys.modules[_DTENSOR] = standin
+    try:
+        _run_one()
+    finally:
+        if sys.modules.get(_DTENSOR) is standin:
+            del sys.modules[_DTENSOR]
+
+
+def _run_one() -> None:
+    FakeGPUTensor(torch.zeros(1)).add_(1)
 
 
 install()

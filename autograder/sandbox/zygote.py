@@ -28,14 +28,13 @@ from . import confine
 
 __all__ = ["serve", "WARM_IMPORTS", "DEEP_IMPORTS"]
 
-# Modules torch loads on first use (the first fakegpu operator imports
-# torch.distributed.tensor, the first optimizer step dynamo, the first
-# backward with gradient= sympy). Imported here so that no sandbox pays for
-# them, but only while no request waits: a check of one unit forks its
-# sandbox as soon as torch is in, and a sandbox that needs one of these
+# Modules torch loads on first use (the first optimizer step dynamo, the
+# first backward with gradient= sympy). Imported here so that no sandbox
+# pays for them, but only while no request waits: a check of one unit forks
+# its sandbox as soon as torch is in, and a sandbox that needs one of these
 # before the zygote has it imports it itself. Importing does no torch work:
 # no thread pool starts and CUDA stays untouched.
-WARM_IMPORTS = ("torch.distributed.tensor", "torch.optim", "torch.utils.data", "csv", "statistics")
+WARM_IMPORTS = ("torch.optim", "torch.utils.data", "csv", "statistics")
 # Dynamo and sympy (0.4 s more, as one import that cannot be interrupted) only
 # once asked for by ``deepen`` (units that make optimizers, whose constructor
 # imports dynamo): a run of other units never pays for them.
@@ -48,7 +47,9 @@ def serve(fd: int, config: dict) -> None:
     importlib.import_module("numpy.random")
     importlib.import_module("torch")
 
-    from . import server
+    from . import fakegpu, server
+
+    fakegpu.warm()  # one operator on one element: no thread pool, and no sandbox imports the DTensor package
 
     confined = bool(config.get("confined"))
     # Unconfined sandboxes get a scratch folder each, under one the trusted side made.

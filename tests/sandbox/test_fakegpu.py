@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +20,8 @@ import torch.nn as nn
 from autograder.sandbox import fakegpu
 from autograder.sandbox.fakegpu import DEVICE_TYPE, FakeGPUTensor, is_plain_tensor
 from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DEV = torch.device(DEVICE_TYPE, 0)
 
@@ -146,3 +151,22 @@ def test_installing_twice_is_harmless():
     fakegpu.install()
     assert torch.ones(1, device=DEVICE_TYPE).device == DEV
     assert np.asarray(torch.ones(1, device=DEVICE_TYPE).cpu()).tolist() == [1.0]
+
+
+def test_no_fakegpu_operator_imports_the_dtensor_package():
+    """torch imports torch.distributed.tensor (and sympy: most of a second) at the first
+    operator on a tensor subclass, only to learn that it is no DTensor; ``warm`` spares
+    that import, and code that does import the package still gets the real one."""
+    script = (
+        "import sys, torch\n"
+        "from autograder.sandbox import fakegpu\n"
+        "fakegpu.warm()\n"
+        "x = torch.randn(3, 4, device='fakegpu', requires_grad=True)\n"
+        "(x @ torch.ones(4, 2, device='fakegpu')).relu().sum().backward()\n"
+        "print(x.grad.cpu().shape, sorted(m for m in ('torch.distributed.tensor', 'sympy') if m in sys.modules))\n"
+        "import torch.distributed.tensor as dt\n"
+        "print(hasattr(dt, 'distribute_tensor'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["torch.Size([3, 4]) []", "True"]
