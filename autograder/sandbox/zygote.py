@@ -28,17 +28,17 @@ from . import confine
 
 __all__ = ["serve", "WARM_IMPORTS", "DEEP_IMPORTS"]
 
-# Modules torch loads on first use (the first optimizer step dynamo, the
-# first backward with gradient= sympy). Imported here so that no sandbox
-# pays for them, but only while no request waits: a check of one unit forks
-# its sandbox as soon as torch is in, and a sandbox that needs one of these
-# before the zygote has it imports it itself. Importing does no torch work:
-# no thread pool starts and CUDA stays untouched.
-WARM_IMPORTS = ("torch.optim", "torch.utils.data", "csv", "statistics")
-# Dynamo and sympy (0.4 s more, as one import that cannot be interrupted) only
-# once asked for by ``deepen`` (units that make optimizers, whose constructor
-# imports dynamo): a run of other units never pays for them.
-DEEP_IMPORTS = ("torch._dynamo", "torch.fx.experimental.symbolic_shapes", "sympy")
+# Modules torch loads on first use (the first backward with gradient= or
+# autograd.grad with grad_outputs= imports sympy, 0.25 s). Imported here so
+# that no sandbox pays for them, but only while no request waits: a check of
+# one unit forks its sandbox as soon as torch is in, and a sandbox that needs
+# one of these before the zygote has it imports it itself. Importing does no
+# torch work: no thread pool starts and CUDA stays untouched.
+WARM_IMPORTS = ("torch.optim", "torch.utils.data", "csv", "statistics", "torch.fx.experimental.symbolic_shapes")
+# Dynamo (0.4 s more, as one import that cannot be interrupted) only once
+# asked for by ``deepen`` (units that make optimizers, whose constructor
+# imports dynamo): a run of other units never pays for it.
+DEEP_IMPORTS = ("torch._dynamo",)
 
 
 def serve(fd: int, config: dict) -> None:
