@@ -24,7 +24,7 @@ from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.sandbox import fakegpu
 from autograder.session import run_session
 from autograder.suite import CheckFileError, checks_in
-from autograder.units import Course, Unit, UnitError, makes_optimizers
+from autograder.units import Course, Unit, UnitError, warm_extras
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
     sweep_stale_scratch, warm_up, worker_init,
@@ -120,10 +120,10 @@ def run_jobs(
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
     results: list[dict] = []
     done = 0
-    deep = makes_optimizers({j.unit.name: j.unit for j in jobs}.values())
+    extras = warm_extras({j.unit.name: j.unit for j in jobs}.values())
     if workers == 1:
         if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
-            ready(resources(course, settings)[0], deep)
+            ready(resources(course, settings)[0], extras)
         for chunk in chunks:
             got = _session(course, chunk, settings)
             if on_chunk:
@@ -139,10 +139,10 @@ def run_jobs(
     ctx = get_context("fork" if fork_keeps_autograd() else "spawn")
     shared = shared_zygote(course, settings) if ctx.get_start_method() == "fork" else None
     channels = [shared.channel() for _ in range(workers)] if shared else None
-    if shared and deep:
-        shared.deepen()
+    if shared and extras:
+        shared.deepen(extras)
     claim = ctx.Value("i", 0)  # which worker takes which channel, or the zygote started early
-    initargs = (course, settings, claim, channels, deep)
+    initargs = (course, settings, claim, channels, extras)
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker_init, initargs=initargs) as pool:
         futures = {pool.submit(_session, course, chunk, settings): chunk for chunk in chunks}
         # Every worker is forked by now (fork starts them all at the first submit).

@@ -178,18 +178,28 @@ def load_unit(root: Path, name: str) -> Unit:
     return unit
 
 
-def makes_optimizers(units) -> bool:
-    """Whether any of ``units`` builds torch optimizers (its reference or hidden
-    checks name ``optim`` in code): their constructor imports dynamo, which a
-    zygote then imports once, before its first sandbox, instead of each sandbox."""
+def warm_extras(units) -> tuple[str, ...]:
+    """What a zygote should import before its first sandbox for ``units``
+    (``sandbox.zygote.EXTRA_IMPORTS``), read off their references' and hidden
+    checks' code: ``optimizers`` where it names ``optim`` (an optimizer's
+    constructor imports dynamo), ``autograd`` where it backpropagates with a
+    given gradient (``gradient=``, ``grad_outputs=``, ``gradients_through``:
+    torch imports sympy for that). A speed hint only:
+    a sandbox that needs a module its zygote has not imported imports it."""
     import io
     import tokenize
 
-    def names_optim(path: Path) -> bool:
+    def names(path: Path) -> set[str]:
         try:
             tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
-            return any(t.type == tokenize.NAME and t.string == "optim" for t in tokens)
+            return {t.string for t in tokens if t.type == tokenize.NAME}
         except (OSError, UnicodeDecodeError, SyntaxError, tokenize.TokenError):
-            return False  # a speed hint only: loading the file reports what is wrong with it
+            return set()  # loading the file reports what is wrong with it
 
-    return any(names_optim(path) for u in units for path in (u.solution, u.hidden_checks) if path.is_file())
+    found = set().union(*(names(path) for u in units for path in (u.solution, u.hidden_checks) if path.is_file()))
+    extras = []
+    if "optim" in found:
+        extras.append("optimizers")
+    if found & {"gradient", "grad_outputs", "gradients_through"}:
+        extras.append("autograd")
+    return tuple(extras)

@@ -79,14 +79,14 @@ _INHERITED: list = []
 _SCRATCH_PREFIX = "torchgrade-"
 
 
-def ready(zygote: Zygote, deep: bool) -> None:
-    """Wait until ``zygote`` has its warm imports (and dynamo, for ``deep`` units), so no sandbox repeats them."""
-    if deep:
-        zygote.deepen()
+def ready(zygote: Zygote, extras: tuple[str, ...]) -> None:
+    """Wait until ``zygote`` has its warm imports and those ``extras`` need (``units.warm_extras``), so no sandbox repeats them."""
+    if extras:
+        zygote.deepen(extras)
     zygote.ready()
 
 
-def worker_init(course: Course, settings: RunSettings, claim, channels: list[Zygote] | None, deep: bool) -> None:
+def worker_init(course: Course, settings: RunSettings, claim, channels: list[Zygote] | None, extras: tuple[str, ...]) -> None:
     """In a forked worker: leave the parent's zygote alone and take a channel
     to the shared one; without channels, take the one started early if no
     other worker has, else start our own now."""
@@ -107,7 +107,7 @@ def worker_init(course: Course, settings: RunSettings, claim, channels: list[Zyg
     torch.set_num_threads(1)
     with timeline.span("worker ready"):
         zygote, _ = resources(course, settings)
-        ready(zygote, deep)  # take work only once it can be done without waiting
+        ready(zygote, extras)  # take work only once it can be done without waiting
 
 
 def _protected(course: Course, settings: RunSettings) -> list[str]:
@@ -181,7 +181,7 @@ def proven() -> None:
 def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
     zygote, _ = resources(course, settings)
-    ready(zygote, deep=True)  # it will serve every unit
+    ready(zygote, ("autograd", "optimizers"))  # it will serve every unit
     proven()
     fakegpu.warm()
 

@@ -88,10 +88,10 @@ class Zygote:
             raise RuntimeError("the zygote process died")
         return json.loads(raw)
 
-    def deepen(self) -> None:
-        """Have the zygote import dynamo and sympy too, as soon as it can (no reply awaited)."""
+    def deepen(self, extras: tuple[str, ...]) -> None:
+        """Have the zygote also import what ``extras`` need (``units.warm_extras``), as soon as it can (no reply awaited)."""
         with self._lock:
-            socket.send_fds(self._ensure(), [b'{"op": "deepen"}'], [])
+            socket.send_fds(self._ensure(), [json.dumps({"op": "deepen", "extras": list(extras)}).encode()], [])
 
     def ready(self) -> None:
         """Wait until the zygote has done its imports and forks at once."""
@@ -150,11 +150,11 @@ _PRESTARTED: list[Zygote] = []
 _HANDED_OVER: list[Zygote] = []
 
 
-def prestart(launch: Launch, deep: bool = False) -> None:
+def prestart(launch: Launch, extras: tuple[str, ...] = ()) -> None:
     zygote = Zygote(launch)
     zygote.start()
-    if deep:
-        zygote.deepen()
+    if extras:
+        zygote.deepen(extras)
     _PRESTARTED.append(zygote)
 
 

@@ -315,14 +315,14 @@ def test_state_dict_comes_back_as_a_dict(box):
     assert type(sd) is dict and set(sd) == {"weight", "bias"} and sd["weight"].shape == (2, 3)
 
 
-def test_a_zygote_imports_dynamo_only_for_units_that_need_it():
-    """Ready means the warm imports; dynamo (a second of import) only once ``deepen`` asks for it."""
+def test_a_zygote_imports_sympy_and_dynamo_only_for_units_that_need_them():
+    """Ready means the warm imports; sympy and dynamo (most of a second) only once ``deepen`` asks for them."""
     source = b"import sys, torch\n\ndef loaded(name):\n    torch.ones(2, device='fakegpu').mul_(2)\n    return name in sys.modules\n"
     plain = Zygote()
     try:
         plain.ready()
         box = Sandbox(plain, source, "probe")
-        assert box.module.loaded("torch.optim") and box.module.loaded("sympy") and not box.module.loaded("torch._dynamo")
+        assert box.module.loaded("torch.optim") and not box.module.loaded("sympy") and not box.module.loaded("torch._dynamo")
         assert not box.module.loaded("torch.distributed.tensor")  # fakegpu.warm
         box.close()
     finally:
@@ -330,17 +330,19 @@ def test_a_zygote_imports_dynamo_only_for_units_that_need_it():
     deep = Zygote()
     try:
         deep.start()
-        deep.deepen()
+        deep.deepen(("optimizers",))
         deep.ready()
         box = Sandbox(deep, source, "probe")
-        assert box.module.loaded("torch._dynamo")
+        assert box.module.loaded("torch._dynamo") and box.module.loaded("sympy")
         box.close()
     finally:
         deep.close()
 
 
-def test_units_that_build_optimizers_are_known_from_their_code():
-    from autograder.units import load_course, makes_optimizers
+def test_what_a_unit_needs_beyond_torch_is_known_from_its_code():
+    from autograder.units import load_course, warm_extras
 
     course = load_course(Path(__file__).resolve().parent.parent)
-    assert makes_optimizers([course.unit("10_losses_optimizers")]) and not makes_optimizers([course.unit("01_tensors")])
+    assert warm_extras([course.unit("10_losses_optimizers")]) == ("optimizers", "autograd")
+    assert warm_extras([course.unit("04_autograd")]) == ("autograd",)  # backward(gradient=v)
+    assert warm_extras([course.unit("01_tensors")]) == ()

@@ -38,28 +38,28 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
-def _makes_optimizers(c: Course, names: list[str] | None) -> bool:
-    from autograder.units import makes_optimizers
+def _warm_extras(c: Course, names: list[str] | None) -> tuple[str, ...]:
+    from autograder.units import warm_extras
 
     try:
-        return makes_optimizers([c.unit(n) for n in names] if names else list(c.units))
+        return warm_extras([c.unit(n) for n in names] if names else list(c.units))
     except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
-        return False
+        return ()
 
 
 def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
     """Start the sandbox zygote now, before this process imports the engine.
 
     The launch is the one ``runner`` will ask for (a run of one worker on this
-    course), so it is taken over there; a different one is stopped. Where the
-    units make optimizers (whose constructor imports dynamo), the zygote is
-    told to import dynamo before the first sandbox rather than leave it to them.
+    course), so it is taken over there; a different one is stopped. It is
+    told what the units need beyond torch (``units.warm_extras``: sympy,
+    dynamo), to import while it waits rather than leave it to each sandbox.
     """
     from autograder.confinement import bwrap_status, plan
     from autograder.zygote import prestart
 
     if bwrap_status()[0] is not None:
-        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), deep=_makes_optimizers(c, units))
+        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), extras=_warm_extras(c, units))
 
 
 class _UserError(click.ClickException):

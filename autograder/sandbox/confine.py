@@ -108,22 +108,26 @@ def _limit(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value))
 
 
-def _vm(field: str) -> int:
+def _vm() -> dict[str, int]:
+    """This process's memory figures (VmSize, VmData...) in bytes."""
+    found = {}
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
+            if line.startswith("Vm"):
+                name, _, value = line.partition(":")
+                found[name] = int(value.split()[0]) * 1024
+    return found
 
 
 def _limits(spec: dict) -> None:
     limits = spec["limits"]
     # The private tmpfs lives in memory: what it may hold comes out of the budget.
     budget = max(64, limits["memory_mb"] - limits["scratch_mb"]) << 20
-    _limit(resource.RLIMIT_DATA, _vm("VmData") + budget)
+    vm = _vm()
+    _limit(resource.RLIMIT_DATA, vm.get("VmData", 0) + budget)
     if not spec.get("cuda"):
         # CUDA reserves huge address ranges, so the address-space cap is CPU-only.
-        _limit(resource.RLIMIT_AS, _vm("VmSize") + budget + (512 << 20))
+        _limit(resource.RLIMIT_AS, vm.get("VmSize", 0) + budget + (512 << 20))
     _limit(resource.RLIMIT_CPU, limits["cpu_seconds"])
     _limit(resource.RLIMIT_FSIZE, limits["file_mb"] << 20)
     _limit(resource.RLIMIT_CORE, 0)

@@ -13,9 +13,11 @@ sandbox's exit status once the trusted side has killed its process group,
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
+import random
 import selectors
 import shutil
 import signal
@@ -26,19 +28,21 @@ import time
 
 from . import confine
 
-__all__ = ["serve", "WARM_IMPORTS", "DEEP_IMPORTS"]
+__all__ = ["serve", "WARM_IMPORTS", "EXTRA_IMPORTS"]
 
-# Modules torch loads on first use (the first backward with gradient= or
-# autograd.grad with grad_outputs= imports sympy, 0.25 s). Imported here so
-# that no sandbox pays for them, but only while no request waits: a check of
-# one unit forks its sandbox as soon as torch is in, and a sandbox that needs
-# one of these before the zygote has it imports it itself. Importing does no
-# torch work: no thread pool starts and CUDA stays untouched.
-WARM_IMPORTS = ("torch.optim", "torch.utils.data", "csv", "statistics", "torch.fx.experimental.symbolic_shapes")
-# Dynamo (0.4 s more, as one import that cannot be interrupted) only once
-# asked for by ``deepen`` (units that make optimizers, whose constructor
-# imports dynamo): a run of other units never pays for it.
-DEEP_IMPORTS = ("torch._dynamo",)
+# Modules torch loads on first use. Imported here so that no sandbox pays
+# for them, but only while no request waits: a check of one unit forks its
+# sandbox as soon as torch is in, and a sandbox that needs one of these
+# before the zygote has it imports it itself. Importing does no torch work:
+# no thread pool starts and CUDA stays untouched.
+WARM_IMPORTS = ("torch.optim", "torch.utils.data", "csv", "statistics")
+# Costly ones, only once ``deepen`` asks for them, for the units that need
+# them: sympy (0.25 s) comes with the first backward(gradient=) or
+# autograd.grad(grad_outputs=), dynamo (0.6 s more) with the first optimizer.
+EXTRA_IMPORTS = {
+    "autograd": ("torch.fx.experimental.symbolic_shapes",),
+    "optimizers": ("torch.fx.experimental.symbolic_shapes", "torch._dynamo"),
+}
 
 
 def serve(fd: int, config: dict) -> None:
@@ -50,6 +54,10 @@ def serve(fd: int, config: dict) -> None:
     from . import fakegpu, server
 
     fakegpu.warm()  # one operator on one element: no thread pool, and no sandbox imports the DTensor package
+    # What each sandbox does first, done once here: NumPy's first seeding alone costs 8 ms.
+    random.seed(0)
+    sys.modules["numpy.random"].seed(0)
+    sys.modules["torch"].manual_seed(0)
 
     confined = bool(config.get("confined"))
     # Unconfined sandboxes get a scratch folder each, under one the trusted side made.
@@ -104,6 +112,7 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
                 if scratch_root:
                     spec["workdir"] = tempfile.mkdtemp(dir=scratch_root)
                 pid_namespace = confine.new_pid_namespace() if confined else False
+                gc.freeze()
                 pid = os.fork()
                 if pid == 0:
                     # The sandbox keeps nothing of ours: no channel, no selector.
@@ -122,7 +131,8 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
             elif op == "reap":
                 chan.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
             elif op == "deepen":  # no reply
-                pending += [m for m in DEEP_IMPORTS if m not in sys.modules and m not in pending]
+                wanted = [m for extra in request.get("extras", []) if type(extra) is str for m in EXTRA_IMPORTS.get(extra, ())]
+                pending += [m for m in wanted if m not in sys.modules and m not in pending]
             elif op == "ping":  # answered once the warm imports (and any deep ones asked for) are done
                 while pending:
                     _warm_next(pending)
