@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .fakegpu import FakeGPUTensor, is_plain_tensor
+from .fakegpu import DEVICE_TYPE, FakeGPUTensor, is_plain_tensor
 from .frames import MAX_HEADER, ProtocolError, recv_frame, send_frame
 
 __all__ = [
@@ -95,7 +95,10 @@ def _dtype_name(dtype: torch.dtype) -> str:
 
 
 def tensor_bytes(t: torch.Tensor) -> memoryview:
-    cpu = t.detach().to("cpu").contiguous()
+    # A fakegpu tensor's values are its CPU tensor: read there, not through
+    # two more operators on the device (what a lying wrapper claims of them
+    # is checked against these bytes by the receiver).
+    cpu = (t._data.detach() if type(t) is FakeGPUTensor else t.detach().to("cpu")).contiguous()
     if cpu.dtype == torch.bfloat16:
         cpu = cpu.view(torch.int16)
     if cpu.dtype == torch.bool:
@@ -394,6 +397,15 @@ def _checked_span(tag: dict, shape: list[int]) -> int:
     return span
 
 
+def _on(t: torch.Tensor, device: str) -> torch.Tensor:
+    """``t`` (on the CPU) moved to ``device``; onto fakegpu by wrapping it, as ``.to`` would after a copy."""
+    if device == "cpu":
+        return t
+    if device in (DEVICE_TYPE, f"{DEVICE_TYPE}:0"):
+        return FakeGPUTensor(t)
+    return t.to(device)
+
+
 def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
     _need(tag.get("dtype") in DTYPES, "bad tensor dtype")
     dtype = DTYPES[tag["dtype"]]
@@ -422,7 +434,7 @@ def _decode_tensor(tag: dict, ctx: DecodeContext, depth: int) -> torch.Tensor:
         else:
             out = torch.frombuffer(raw, dtype=carrier).view(dtype).as_strided(shape, stride)
         # detach: not an autograd view of the buffer, so errors read as they would locally
-        out = out.detach().to(ctx.device(device))
+        out = _on(out.detach(), ctx.device(device))
     if tag["requires_grad"] and (dtype.is_floating_point or dtype.is_complex):
         out.requires_grad_(True)
     if tag.get("grad") is not None:
