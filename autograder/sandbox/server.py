@@ -311,25 +311,37 @@ def _probe(roots: list, modules: list) -> dict:
     students points (a lazy ``import`` inside torch failing mid-check).
     """
     unreadable: list[str] = []
+    access, searchable, wanted = os.access, os.R_OK | os.X_OK, (".py", ".so", ".pth", ".json", ".pyi")
     for root in roots:
         if type(root) is not str:
             continue
-        if not os.access(root, os.R_OK | (os.X_OK if os.path.isdir(root) else 0)):
+        if not access(root, os.R_OK | (os.X_OK if os.path.isdir(root) else 0)):
             unreadable.append(root)
             continue
-        for folder, dirs, files in os.walk(root, onerror=lambda e: unreadable.append(e.filename)):
-            dirs[:] = [d for d in dirs if d != "__pycache__"]
-            for d in dirs:
-                full = os.path.join(folder, d)
-                if not os.access(full, os.R_OK | os.X_OK):
-                    unreadable.append(full)
-            for f in files:
-                if f.endswith((".py", ".so", ".pth", ".json", ".pyi")) or ".so." in f:
-                    full = os.path.join(folder, f)
-                    if not os.access(full, os.R_OK):
-                        unreadable.append(full)
-            if len(unreadable) > 20:
-                break
+        # A plain loop over scandir: what each entry is comes with the listing,
+        # and only the files Python loads cost an access() each.
+        folders = [root] if os.path.isdir(root) else []
+        while folders and len(unreadable) <= 20:
+            try:
+                listing = os.scandir(folders.pop())
+            except OSError as exc:
+                unreadable.append(str(exc.filename))
+                continue
+            with listing:
+                for entry in listing:
+                    name = entry.name
+                    if entry.is_dir(follow_symlinks=False):
+                        if name == "__pycache__":
+                            continue
+                        if access(entry.path, searchable):
+                            folders.append(entry.path)
+                        else:
+                            unreadable.append(entry.path)
+                    elif entry.is_symlink() and entry.is_dir():  # a linked folder: reached, not walked, as os.walk does
+                        if not access(entry.path, searchable):
+                            unreadable.append(entry.path)
+                    elif (name.endswith(wanted) or ".so." in name) and not access(entry.path, os.R_OK):
+                        unreadable.append(entry.path)
     failed: dict[str, str] = {}
     for name in modules:
         try:
