@@ -98,12 +98,18 @@ def tensor_bytes(t: torch.Tensor) -> memoryview:
     # A fakegpu tensor's values are its CPU tensor: read there, not through
     # two more operators on the device (what a lying wrapper claims of them
     # is checked against these bytes by the receiver).
-    cpu = (t._data.detach() if type(t) is FakeGPUTensor else t.detach().to("cpu")).contiguous()
-    if cpu.dtype == torch.bfloat16:
-        cpu = cpu.view(torch.int16)
-    if cpu.dtype == torch.bool:
-        cpu = cpu.view(torch.uint8)
+    cpu = (t._data if type(t) is FakeGPUTensor else t).detach()
+    if cpu.device.type != "cpu":
+        cpu = cpu.to("cpu")
+    if not cpu.is_contiguous():
+        cpu = cpu.contiguous()
+    carrier = _CARRIERS.get(cpu.dtype)
+    if carrier is not None:
+        cpu = cpu.view(carrier)
     return memoryview(cpu.numpy().reshape(-1)).cast("B")
+
+
+_CARRIERS = {torch.bfloat16: torch.int16, torch.bool: torch.uint8}  # dtypes NumPy has no view of
 
 
 Extent = tuple[int, int]
@@ -150,6 +156,8 @@ class EncodeContext:
     args: dict[str, Extent] = field(default_factory=dict)
 
     def shares(self, obj: Any) -> list[str]:
+        if not self.args:
+            return []
         ext = extent(obj)
         if ext is None or ext[0] == ext[1]:
             return []
@@ -219,23 +227,23 @@ def _span(t: torch.Tensor) -> int | None:
 
 
 def _encode_tensor(t: torch.Tensor, ctx: EncodeContext, depth: int) -> dict:
+    device, contiguous, grad_fn = t.device, t.is_contiguous(), t.grad_fn
     out = {
         "t": "tensor",
         "dtype": _dtype_name(t.dtype),
-        "shape": [int(d) for d in t.shape],
-        "device": str(t.device),
+        "shape": list(t.shape),
+        "device": "cpu" if device.type == "cpu" else str(device),
         "parameter": isinstance(t, torch.nn.Parameter),
         "requires_grad": bool(t.requires_grad),
-        "is_leaf": bool(t.is_leaf),
-        "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
-        "contiguous": bool(t.is_contiguous()),
+        "is_leaf": grad_fn is None,  # what .is_leaf means
+        "grad_fn": None if grad_fn is None else type(grad_fn).__name__,
+        "contiguous": contiguous,
         "shares": ctx.shares(t),
         "b": None,
         "grad": None,
     }
-    if t.device.type != "meta":
-        span = _span(t)
-        if t.is_contiguous() or span is None:
+    if device.type != "meta":
+        if contiguous or (span := _span(t)) is None:
             ctx.blobs.append(tensor_bytes(t))
         else:
             # Keep the layout (a transpose, a permute, a strided slice): the
@@ -244,7 +252,7 @@ def _encode_tensor(t: torch.Tensor, ctx: EncodeContext, depth: int) -> dict:
             out["stride"] = [int(x) for x in t.stride()]
             out["span"] = span
         out["b"] = len(ctx.blobs) - 1
-    if t.is_leaf and t.grad is not None:
+    if grad_fn is None and t.grad is not None:
         out["grad"] = _encode_tensor(t.grad, EncodeContext(ctx.blobs), depth + 1)
     return out
 
