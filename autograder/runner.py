@@ -23,7 +23,7 @@ from autograder.jobs import Job
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.sandbox import fakegpu
 from autograder.session import run_session
-from autograder.suite import CheckFileError, checks_in
+from autograder.suite import Check, CheckFileError, checks_in
 from autograder.units import Course, Unit, UnitError, warm_extras
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
@@ -181,7 +181,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     return results
 
 
-def _checks(path: Path, unit: Unit, settings: RunSettings) -> list:
+def _checks(path: Path, unit: Unit, settings: RunSettings) -> list[Check]:
     """The checks of ``unit`` this run asks for: on its devices, of its exercises and device part."""
     try:
         found = checks_in(path, settings.devices)

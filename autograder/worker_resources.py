@@ -21,6 +21,7 @@ from autograder.confinement import bwrap_status, plan
 from autograder.run_settings import GradingError, RunSettings
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
 from autograder.sandbox import fakegpu
+from autograder.sandbox.zygote import EXTRA_IMPORTS
 from autograder.units import Course
 from autograder.zygote import Zygote, forget_prestarted, take_prestarted
 
@@ -181,7 +182,7 @@ def proven() -> None:
 def warm_up(course: Course, settings: RunSettings) -> None:
     """Start and prove this process's zygote now, before the first job (a warm checker)."""
     zygote, _ = resources(course, settings)
-    ready(zygote, ("autograd", "optimizers"))  # it will serve every unit
+    ready(zygote, tuple(EXTRA_IMPORTS))  # it will serve every unit
     proven()
     fakegpu.warm()
 

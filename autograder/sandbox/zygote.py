@@ -4,8 +4,9 @@
 costs milliseconds. The zygote is started by the trusted side inside
 bubblewrap, so it is confined before it loads anything: its filesystem holds
 the Python runtime read-only and this package, nothing of the grader, the
-course or the host. It imports torch and numpy, does no torch work (no thread
-pool, CUDA untouched), and waits on a control socket: ``fork`` starts a
+course or the host. It imports torch and numpy, seeds the generators and
+runs one fakegpu operator on one element (what every sandbox would do first;
+no thread pool starts, CUDA stays untouched), and waits on a control socket: ``fork`` starts a
 sandbox on the socket that comes with the request, ``reap`` collects a
 sandbox's exit status once the trusted side has killed its process group,
 ``attach`` adds a control channel (one per worker of a run that shares it).
