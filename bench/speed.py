@@ -14,10 +14,11 @@ rounds, last in even ones):
   at a time, and ``torchgrade grade`` on the same ``--n`` submissions of
   unit 01 (``vs_floor``).
 
-Prints the medians, the ratios against the targets, and then, from one more
-run of each torchgrade command with ``TORCHGRADE_TIMELINE`` set, where its
-time went: the phases of the command and of its workers, and the requests
-to sandboxes and zygotes summed by kind.
+Prints the medians; then, from one more run of each torchgrade command with
+``TORCHGRADE_TIMELINE`` set, where its time went (the phases of the command
+and of its workers, the requests to sandboxes and zygotes summed by kind);
+then the ratios against the targets, the start-up of ``grade`` (when its
+first check begins) included.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def traced(cmd: list[str], cwd: Path, env: dict, ok: tuple[int, ...] = (0,)) -> 
     return wall, records
 
 
-def where_the_time_went(title: str, wall: float, records: list[dict], jobs: int) -> None:
+def where_the_time_went(title: str, wall: float, records: list[dict], jobs: int) -> float:
+    """Print the phases of one traced run; return when its first session began (from launch)."""
     print(f"\n{title}: {wall:.2f} s from launch (one traced run)")
     main = min((r["pid"] for r in records if r["name"] == "command line loaded"), default=None)
     phases = [r for r in records if "start" in r]
@@ -101,6 +103,7 @@ def where_the_time_went(title: str, wall: float, records: list[dict], jobs: int)
     for name, (seconds, count) in sorted(totals.items(), key=lambda kv: -kv[1][0]):
         print(f"    {name:18s} {seconds:6.2f} s in {count:5d} requests ({seconds / count * 1000:6.2f} ms each)")
     print(f"    {'the checks here':18s} {session_time - waited:6.2f} s (the trusted side's own work: checks, references, comparisons)")
+    return min(r["start"] for r in phases if r["name"] == "session")
 
 
 def main() -> None:
@@ -157,7 +160,6 @@ def main() -> None:
             print(f"\nmedians of {args.rounds} rounds in alternating order, {os.cpu_count()} cores:")
             for name, seconds in m.items():
                 print(f"  {name:22s} {seconds:7.2f} s")
-            print("\ntargets:")
             bare = m["import torch"]
             rows = [("check, fresh, against import torch", f"+{m['check (fresh)'] - bare:.2f} s", "<= +0.50 s", m["check (fresh)"] - bare <= 0.5),
                     ("check, warm", f"{m['check (warm)']:.2f} s", "(none)", None)]  # fmt: skip
@@ -167,8 +169,6 @@ def main() -> None:
             if "floor" in m:
                 ratio = m["floor"] / m["grade (floor class)"]
                 rows.append((f"grade vs one process per submission, {args.n}", f"{ratio:.1f}x", ">= 20x", ratio >= 20))
-            for what, got, target, met in rows:
-                print(f"  {what:48s} {got:>9s}   target {target:10s} {'' if met is None else 'met' if met else 'NOT met'}")
             wall, records = traced(check_cmd, work, cold, ok=(0, 1))
             where_the_time_went("torchgrade check 04_autograd --file <reference>, fresh", wall, records, 1)
             for name, jobs in (("grade (notebooks)", args.students), ("grade (floor class)", args.n)):
@@ -177,7 +177,11 @@ def main() -> None:
                         shutil.rmtree(work / out, ignore_errors=True)
                     cmd, cwd, env = cases[name]
                     wall, records = traced(cmd, cwd, env)
-                    where_the_time_went(f"torchgrade {name}", wall, records, jobs)
+                    first = where_the_time_went(f"torchgrade {name}", wall, records, jobs)
+                    rows.append((f"{name}: its first check begins, against import torch", f"+{first - bare:.2f} s", "<= +0.50 s", first - bare <= 0.5))
+            print("\ntargets:")
+            for what, got, target, met in rows:
+                print(f"  {what:56s} {got:>9s}   target {target:10s} {'' if met is None else 'met' if met else 'NOT met'}")
         finally:
             server.kill()
 
