@@ -38,7 +38,7 @@ ChunkDone = Callable[[list[Job], list[dict]], None]
 
 
 #: (student, unit) jobs per extra worker: a worker is a fork of this process
-#: and shares its zygote, but each pytest session it runs costs ~0.15 s
+#: and shares its zygote, but waits for it and loads each unit's checks once
 JOBS_PER_WORKER = 6
 
 
@@ -113,8 +113,8 @@ def run_jobs(
         )
     students = sorted({j.student for j in jobs})
     workers = max(1, min(settings.workers, len(students), math.ceil(len(jobs) / JOBS_PER_WORKER)))
-    # A pytest session costs ~0.15 s to set up; at most 16 students each and
-    # four chunks a worker, so that a killed run loses little and work is shared.
+    # At most 16 students a chunk and four chunks a worker, so that a killed
+    # run loses little and work is shared; each chunk is stored as it comes in.
     size = max(2, min(16, len(students) // (workers * 4)))
     groups = [students[i : i + size] for i in range(0, len(students), size)]
     chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
