@@ -173,7 +173,8 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
         fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
     checks = {unit.name: _checks(path, unit, settings) for path, unit in check_files(units, settings.which).items()}
-    with timeline.span("session"):
+    # Expected gradients on fakegpu in this thread, not handed to a device thread (as in the sandboxes).
+    with timeline.span("session"), torch.autograd.set_multithreading_enabled(False):
         results = run_session(jobs, checks, seed=settings.seed, cuda="cuda" in settings.devices, zygote=zygote)
     with timeline.span("await runtime proof"):
         proven()  # no result leaves a sandbox whose runtime is not proven whole
