@@ -186,7 +186,7 @@ class Sandbox:
             reply, blobs = self._request(header, "importing your file", self.limits.import_seconds, [self._source_bytes, *self._files.values()])
             self._module = self._rebuild(reply["value"], blobs)
             functions = reply.get("functions")
-            if not (isinstance(functions, dict) and len(functions) <= _MAX_FUNCTIONS):
+            if not (isinstance(functions, dict) and len(functions) <= protocol.MAX_FUNCTIONS):
                 raise SandboxCrashed("the sandbox sent a value that breaks the protocol: bad list of functions")
             for name, tag in functions.items():
                 found = self._rebuild(tag, [])
@@ -334,9 +334,6 @@ class Sandbox:
         if not (isinstance(mro, list) and all(type(m) is str for m in mro)):
             raise protocol.ProtocolError("bad handle")
         return Remote(self, tag["id"], tuple(mro), bool(tag.get("callable")))
-
-
-_MAX_FUNCTIONS = 256  # as many as a sandbox's ``load`` looks at
 
 
 def start_sandbox(zygote: Zygote, limits: Limits, *, seed: int, cuda: bool, module: str) -> tuple[int, socket.socket]:

@@ -108,22 +108,12 @@ def _run_job(job: Job, checks: list[Check], box: Sandbox | None, seed: int) -> l
     for check in checks:
         device = check.device or "cpu"
         start = time.perf_counter()
-        exc: BaseException | None = None
-        skipped = False
         if box is None:
-            exc = MissingSubmission(job.problem)
+            status, text, trap_id = classify(MissingSubmission(job.problem), job.unit)
         elif check.name in timed_out and ("sandbox" in check.fixtures or "student" in check.fixtures):
-            skipped, message = True, f"not run: this check already timed out on {timed_out[check.name]}"
+            status, text, trap_id = "skipped", f"not run: this check already timed out on {timed_out[check.name]}", None
         else:
-            try:
-                check.function(**_fixtures(check, job, box, seed))
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as caught:  # noqa: BLE001 - every outcome of a check is a result
-                exc = caught
-        status, text, trap_id = classify(exc, job.unit)
-        if skipped:
-            status, text = "skipped", message
+            status, text, trap_id = classify(_outcome(check, job, box, seed), job.unit)
         rows.append({
             "kind": "check", "student": job.student, "unit": job.unit.name, "check": check.name,
             "exercise": check.exercise, "device": device, "max_points": check.points,
@@ -132,6 +122,17 @@ def _run_job(job: Job, checks: list[Check], box: Sandbox | None, seed: int) -> l
         if status == "timeout":
             timed_out[check.name] = device
     return rows
+
+
+def _outcome(check: Check, job: Job, box: Sandbox, seed: int) -> BaseException | None:
+    """What running ``check`` raised, if anything; only an interrupt stops the session."""
+    try:
+        check.function(**_fixtures(check, job, box, seed))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - every outcome of a check is a result
+        return exc
+    return None
 
 
 def _fixtures(check: Check, job: Job, box: Sandbox, seed: int) -> dict[str, Any]:

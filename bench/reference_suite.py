@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.jobs import Job  # noqa: E402
-from autograder.remote import Sandbox  # noqa: E402
-from autograder.runner import RunSettings, _resources, run_jobs  # noqa: E402
+from autograder.runner import RunSettings, run_jobs  # noqa: E402
 from autograder.scoring import score  # noqa: E402
 from autograder.units import load_course  # noqa: E402
+from autograder.worker_resources import warm_up  # noqa: E402
 
 
 def main() -> None:
@@ -32,11 +32,7 @@ def main() -> None:
     course = load_course(ROOT)
     settings = RunSettings(devices=("cpu",), seed=args.seed)
     start = time.perf_counter()
-    zygote, workroot = _resources()
-    first = course.units[0]
-    warm = Sandbox(zygote, first.stub, first.module, workroot=workroot)
-    warm.module  # noqa: B018 - the first fork waits for the zygote to be ready
-    warm.close()
+    warm_up(course, settings)  # the zygote, its imports and the runtime proof, before the first unit
     print(f"{'zygote start':24} {time.perf_counter() - start:6.2f} s")
     total = time.perf_counter() - start
     for unit in course.units:

@@ -59,6 +59,7 @@ _DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
 _NP_DTYPES = {k for k in DTYPES if k != "bfloat16"}
 
 MAX_DEPTH = 32  # nesting cap for containers
+MAX_FUNCTIONS = 256  # module entries a sandbox's ``load`` looks at for functions to send as handles
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,7 @@ class _Server:
         module = self._import()
         reply, out = self._value(module, {})
         reply["functions"] = {
-            name: self._handle(value) for name, value in list(vars(module).items())[:_MAX_FUNCTIONS]
+            name: self._handle(value) for name, value in list(vars(module).items())[: protocol.MAX_FUNCTIONS]
             if isinstance(name, str) and not name.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value))
         }  # fmt: skip
         return reply, out
@@ -248,7 +248,6 @@ class _Server:
 
 
 _KEPT = 512
-_MAX_FUNCTIONS = 256  # module entries looked at for functions and classes sent with ``load``
 
 
 def _alias(result: Any, arg: Any, pattern: torch.Tensor) -> Any:
