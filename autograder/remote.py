@@ -198,11 +198,14 @@ class Sandbox:
             raise self._import_error from None
 
     def _ended(self, killed: bool) -> int | None:
-        """Collect the exit code of a sandbox that died or that we killed."""
+        """Collect the exit code of a sandbox that died or that we killed (None: not known)."""
         self._drop()
-        code = None if killed else self.zygote.reap(self._pid, wait_s=1.0)
-        self.zygote.kill(self._pid)
-        return self.zygote.reap(self._pid) if code is None else code
+        try:
+            code = None if killed else self.zygote.reap(self._pid, wait_s=1.0)
+            self.zygote.kill(self._pid)
+            return self.zygote.reap(self._pid) if code is None else code
+        except RuntimeError:  # its zygote died, and took it along
+            return None
 
     def _drop(self) -> None:
         if self._sock is not None:
@@ -213,7 +216,10 @@ class Sandbox:
         """Stop the sandbox and everything it started; the zygote reaps it later."""
         if self._sock is not None:
             self._drop()
-            self.zygote.kill(self._pid)
+            try:
+                self.zygote.kill(self._pid)
+            except RuntimeError:
+                pass  # its zygote died, and took it along
 
     # -- requests
 
@@ -227,7 +233,6 @@ class Sandbox:
             if timeline.enabled():
                 timeline.add(f"sandbox {header.get('op')}", time.monotonic() - deadline + timeout)
         except (socket.timeout, TimeoutError):
-            self.zygote.kill(self._pid)
             self._ended(killed=True)
             raise SandboxTimeout(f"{what} took longer than {timeout:g} s and was stopped") from None
         except (EOFError, ConnectionError, protocol.ProtocolError) as exc:

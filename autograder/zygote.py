@@ -74,8 +74,11 @@ class Zygote:
         with self._lock:
             ctl = self._ensure()
             start = time.perf_counter()
-            socket.send_fds(ctl, [json.dumps(request).encode()], list(fds))
-            raw = ctl.recv(65536)
+            try:
+                socket.send_fds(ctl, [json.dumps(request).encode()], list(fds))
+                raw = ctl.recv(65536)
+            except OSError:  # its end is gone: a worker's shared zygote died
+                raw = b""
             if not raw:
                 ctl.close()
                 self._ctl = None  # the next request starts a fresh one
@@ -98,8 +101,15 @@ class Zygote:
         self._ask({"op": "ping"})
 
     def fork(self, spec: dict, sock: socket.socket) -> int:
-        """Start a sandbox serving on ``sock``; return its process-group id."""
-        return self._ask({"op": "fork", "spec": spec}, [sock.fileno()])["pid"]
+        """Start a sandbox serving on ``sock``; return its process-group id.
+
+        A zygote that died (the OOM killer may pick it: it is a run's largest
+        process) is found dead by this request and started again by the next.
+        """
+        try:
+            return self._ask({"op": "fork", "spec": spec}, [sock.fileno()])["pid"]
+        except RuntimeError:
+            return self._ask({"op": "fork", "spec": spec}, [sock.fileno()])["pid"]
 
     def kill(self, pid: int) -> None:
         """Kill a sandbox and everything it started.

@@ -95,3 +95,4 @@ def test_a_changed_check_file_is_loaded_again(tmp_path):
             pass
     """))
     assert {c.name for c in checks_in(path, ("cpu",))} == before | {"test_added_later"}
+
