@@ -6,7 +6,7 @@ _EXPORTS = {
     "autograder.checks": ("CheckFailure", "TrapHit", "as_tensor", "check", "describe", "expect_close",
                           "expect_tensor", "expect_value", "fail", "tolerance", "trap"),
     "autograder.probes": ("gradients_through", "shares_memory"),
-    "autograder.sandbox.protocol": ("TensorFacts", "facts"),
+    "autograder.sandbox.decoding": ("TensorFacts", "facts"),
     "autograder.remote": ("Remote", "Sandbox", "SandboxError"),
     "autograder.limits": ("Limits",),
 }  # fmt: skip

@@ -26,7 +26,7 @@ import torch
 
 from autograder.probes import gradients_through, shares_memory
 from autograder.sandbox.fakegpu import DEVICE_TYPE as FAKE_GPU, is_plain_tensor
-from autograder.sandbox.protocol import facts
+from autograder.sandbox.decoding import facts
 from autograder.remote import Remote
 
 __all__ = [

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.sandbox.protocol import facts
+from autograder.sandbox.decoding import facts
 from autograder.remote import ImportFailed, Limits, Remote, Sandbox, SandboxError, StudentError
 from autograder.zygote import Zygote
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import confine, protocol
+from . import confine, decoding, protocol
 
 __all__ = ["start", "SETUP_FAILED", "SERVER_FAILED"]
 
@@ -150,9 +150,9 @@ class _Server:
             if op == "probe":
                 return self._value(_probe(header.get("roots", []), header.get("modules", [])), {})
             target = self.objects[header["id"]] if "id" in header else None
-            dctx = protocol.DecodeContext(blobs, handle=self._ref)
-            args = [protocol.decode(a, dctx) for a in header.get("args", [])]
-            kwargs = {k: protocol.decode(v, dctx) for k, v in header.get("kwargs", {}).items()}
+            dctx = decoding.DecodeContext(blobs, handle=self._ref)
+            args = [decoding.decode(a, dctx) for a in header.get("args", [])]
+            kwargs = {k: decoding.decode(v, dctx) for k, v in header.get("kwargs", {}).items()}
             if op == "alias":
                 return self._value(_alias(self._ref(header.get("result")), self._ref(header.get("arg")), *args), {})
             if op == "grad":

@@ -19,7 +19,8 @@ import torch.nn as nn
 
 from autograder.sandbox import fakegpu
 from autograder.sandbox.fakegpu import DEVICE_TYPE, FakeGPUTensor, is_plain_tensor
-from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode
+from autograder.sandbox.decoding import DecodeContext, decode
+from autograder.sandbox.protocol import EncodeContext, ProtocolError, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from autograder.sandbox import protocol
-from autograder.sandbox.protocol import DecodeContext, EncodeContext, ProtocolError, decode, encode, facts, recv_frame
+from autograder.sandbox.decoding import DecodeContext, decode, facts
+from autograder.sandbox.protocol import EncodeContext, ProtocolError, encode, recv_frame
 
 
 def roundtrip(value, args=None):
