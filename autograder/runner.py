@@ -172,7 +172,7 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     with timeline.span("fakegpu warm"):
         fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
-    checks = {unit.name: _checks(path, unit, settings) for path, unit in check_files(units, settings.which).items()}
+    checks = {unit.name: _checks(path, settings) for path, unit in check_files(units, settings.which).items()}
     # Expected gradients on fakegpu in this thread, not handed to a device thread (as in the sandboxes).
     with timeline.span("session"), torch.autograd.set_multithreading_enabled(False):
         results = run_session(jobs, checks, seed=settings.seed, cuda="cuda" in settings.devices, zygote=zygote)
@@ -182,8 +182,8 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
     return results
 
 
-def _checks(path: Path, unit: Unit, settings: RunSettings) -> list[Check]:
-    """The checks of ``unit`` this run asks for: on its devices, of its exercises and device part."""
+def _checks(path: Path, settings: RunSettings) -> list[Check]:
+    """The checks in ``path`` this run asks for: on its devices, of its exercises and device part."""
     try:
         found = checks_in(path, settings.devices)
     except CheckFileError as exc:
