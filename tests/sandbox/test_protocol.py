@@ -167,6 +167,25 @@ def test_frames_roundtrip_and_oversize_is_refused_before_reading():
         protocol.recv_frame(b, 1 << 20)
 
 
+def test_a_frame_larger_than_the_first_read_arrives_whole_however_it_is_split():
+    """Header and blobs past the first read, sent in odd pieces, come back byte for byte."""
+    import threading
+
+    a, b = socket.socketpair()
+    header = {"op": "x", "pad": "h" * 70_000}
+    blobs = [bytes(range(256)) * 300, b"", b"tail"]
+    raw = json.dumps(dict(header, blobs=[len(x) for x in blobs]), separators=(",", ":")).encode()
+    wire = struct.pack("!I", len(raw)) + raw + b"".join(blobs)
+
+    def send_in_pieces():
+        for at in range(0, len(wire), 9_999):
+            a.sendall(wire[at : at + 9_999])
+
+    threading.Thread(target=send_in_pieces, daemon=True).start()
+    got_header, got_blobs = protocol.recv_frame(b, 1 << 20)
+    assert got_header["pad"] == header["pad"] and got_blobs == [bytearray(x) for x in blobs]
+
+
 @pytest.mark.parametrize(
     "make",
     [lambda b: b.t(), lambda b: b.reshape(3, 4, 5).permute(2, 0, 1), lambda b: b[:, ::2], lambda b: b[:1].expand(6, 10)],
