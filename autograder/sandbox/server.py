@@ -302,6 +302,9 @@ def _has_file(name: Any) -> bool:
         return False
 
 
+_SITE_FOLDERS = ("site-packages", "dist-packages")
+
+
 def _probe(roots: list, modules: list) -> dict:
     """What this sandbox cannot read of the runtime, and which imports fail.
 
@@ -311,6 +314,11 @@ def _probe(roots: list, modules: list) -> dict:
     """
     unreadable: list[str] = []
     access, searchable, wanted = os.access, os.R_OK | os.X_OK, (".py", ".so", ".pth", ".json", ".pyi")
+    # An interpreter's own site-packages sits inside its standard library's
+    # folder; where a venv replaces it on sys.path nothing can be imported
+    # from it, and it is most of what there is to walk (43,000 files on a
+    # machine with a few tools installed globally).
+    importable = {os.path.normpath(p) for p in sys.path if type(p) is str}
     for root in roots:
         if type(root) is not str:
             continue
@@ -330,7 +338,7 @@ def _probe(roots: list, modules: list) -> dict:
                 for entry in listing:
                     name = entry.name
                     if entry.is_dir(follow_symlinks=False):
-                        if name == "__pycache__":
+                        if name == "__pycache__" or (name in _SITE_FOLDERS and os.path.normpath(entry.path) not in importable):
                             continue
                         if access(entry.path, searchable):
                             folders.append(entry.path)
