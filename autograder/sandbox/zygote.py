@@ -6,7 +6,9 @@ bubblewrap, so it is confined before it loads anything: its filesystem holds
 the Python runtime read-only and this package, nothing of the grader, the
 course or the host. It imports torch and numpy, seeds the generators and
 runs one fakegpu operator on one element (what every sandbox would do first;
-no thread pool starts, CUDA stays untouched), and waits on a control socket: ``fork`` starts a
+no thread pool starts, CUDA stays untouched); once idle it runs the common
+operators once (``rehearsal``), so that no sandbox pays their first use. It
+waits on a control socket: ``fork`` starts a
 sandbox on the socket that comes with the request, ``reap`` collects a
 sandbox's exit status once the trusted side has killed its process group,
 ``attach`` adds a control channel (one per worker of a run that shares it).
@@ -52,7 +54,7 @@ def serve(fd: int, config: dict) -> None:
     importlib.import_module("numpy.random")
     importlib.import_module("torch")
 
-    from . import fakegpu, server
+    from . import fakegpu, rehearsal, server
 
     fakegpu.warm()  # one operator on one element: no thread pool, and no sandbox imports the DTensor package
     # What each sandbox does first, done once here: NumPy's first seeding alone costs 8 ms.
@@ -70,7 +72,7 @@ def serve(fd: int, config: dict) -> None:
     scratch_root = None if confined else tempfile.mkdtemp(prefix="zygote-", dir=config.get("scratch"))
     ctl = socket.socket(fileno=fd)
     try:
-        _loop(ctl, confined, scratch_root, server)
+        _loop(ctl, confined, scratch_root, server, rehearsal)
     finally:
         if scratch_root:
             shutil.rmtree(scratch_root, ignore_errors=True)
@@ -83,17 +85,23 @@ def _warm_next(pending: list[str]) -> None:
         pass  # an optional speed-up, never a reason not to grade
 
 
-def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) -> None:
+def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server, rehearsal) -> None:
     # Several workers of one run may share this zygote, each over a channel
     # of its own (``attach``); it serves until the last channel closes.
     selector = selectors.DefaultSelector()
     selector.register(ctl, selectors.EVENT_READ)
     channels = {ctl}
     pending = list(WARM_IMPORTS)
+    # What a sandbox would run first, run here once when idle and after the
+    # imports it needs; no request waits for it.
+    rehearsals: list[tuple[str, ...]] = [("base",)]
     while channels:
-        ready = selector.select(0 if pending else None)
+        ready = selector.select(0 if pending or rehearsals else None)
         if not ready and pending:
             _warm_next(pending)
+            continue
+        if not ready and rehearsals:
+            rehearsal.rehearse(rehearsals.pop(0))
             continue
         for key, _ in ready:
             chan = key.fileobj
@@ -139,6 +147,7 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server) 
             elif op == "deepen":  # no reply
                 wanted = [m for extra in request.get("extras", []) if type(extra) is str for m in EXTRA_IMPORTS.get(extra, ())]
                 pending += [m for m in wanted if m not in sys.modules and m not in pending]
+                rehearsals.append(tuple(e for e in request.get("extras", []) if type(e) is str and e in EXTRA_IMPORTS))
             elif op == "ping":  # answered once the warm imports (and any deep ones asked for) are done
                 while pending:
                     _warm_next(pending)
