@@ -73,6 +73,12 @@ SOURCE = textwrap.dedent(
     def raises():
         raise KeyError("missing")
 
+    def loss_of(x):
+        return _loss(x, torch.ones(5, 7))
+
+    def _loss(x, y):
+        return torch.nn.functional.mse_loss(x, y, reduction="sum")
+
     class Squares:
         def __init__(self, n):
             self.n = n
@@ -203,6 +209,17 @@ def test_student_exception_is_reported(box):
     """An exception in the submission names its type and message."""
     with pytest.raises(StudentError, match="raises\\(\\) raised KeyError: 'missing'"):
         box.module.raises()
+
+
+def test_a_traceback_shows_the_submissions_own_lines_only(box):
+    """An error raised deep in torch's Python code: the student sees the lines
+    of their file that led there, with the expression marked, and none of torch's."""
+    with pytest.raises(StudentError, match="RuntimeError") as info:
+        box.module.loss_of(torch.ones(3, 4))
+    shown = info.value.traceback
+    assert shown.count('File "mod.py"') == 2 and "in loss_of" in shown and "in _loss" in shown
+    assert "return torch.nn.functional.mse_loss(x, y, reduction=\"sum\")" in shown and "^^^" in shown
+    assert "functional.py" not in shown and "torch/" not in shown
 
 
 def test_crash_restarts_and_old_handles_die(box):

@@ -233,7 +233,7 @@ class _Server:
         return {"ok": True, "value": tag}, ctx.blobs
 
     def _describe(self, exc: BaseException) -> dict:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == self.path]
+        frames = traceback.extract_tb(_frames_in(exc.__traceback__, self.path))
         for f in frames:
             f.filename = os.path.basename(f.filename)
         try:
@@ -248,6 +248,24 @@ class _Server:
 
 
 _KEPT = 512
+
+
+def _frames_in(tb: types.TracebackType | None, path: str) -> types.TracebackType | None:
+    """The traceback's frames in the file ``path`` only, chained as before.
+
+    Extracting every frame reads the source of each file it passes through
+    (torch's ``functional.py``, ``module.py``: 0.7 ms in a fresh sandbox)
+    only for those lines to be dropped.
+    """
+    kept = []
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for frame in reversed(kept):
+        chain = types.TracebackType(chain, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return chain
 
 
 def _alias(result: Any, arg: Any, pattern: torch.Tensor) -> Any:
