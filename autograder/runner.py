@@ -21,13 +21,12 @@ from autograder import timeline
 from autograder.confinement import bwrap_status
 from autograder.jobs import Job
 from autograder.run_settings import GradingError, RunSettings, Which
-from autograder.sandbox import fakegpu
 from autograder.session import run_session
 from autograder.suite import Check, CheckFileError, checks_in
 from autograder.units import Course, Unit, UnitError, warm_extras
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
-    sweep_stale_scratch, warm_up, worker_init,
+    sweep_stale_scratch, warm_torch, warm_up, worker_init,
 )  # fmt: skip
 from autograder.zygote import forget_prestarted, reap_prestarted
 
@@ -133,7 +132,7 @@ def run_jobs(
             if progress:
                 progress(done, len(jobs))
         return results
-    fakegpu.warm()  # once, here, rather than in each worker's first check
+    warm_torch()  # once, here, rather than in each worker's first check
     # fork: workers start with torch already imported (spawn costs seconds
     # each), unless this process has run autograd: its children could not.
     ctx = get_context("fork" if fork_keeps_autograd() else "spawn")
@@ -169,8 +168,8 @@ def run_jobs(
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One session over ``jobs``; runs in this process or a worker."""
     zygote, _ = resources(course, settings)
-    with timeline.span("fakegpu warm"):
-        fakegpu.warm()  # while the zygote may still be starting: before the first sandbox waits for it
+    with timeline.span("torch warm"):
+        warm_torch()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
     checks = {unit.name: _checks(path, settings) for path, unit in check_files(units, settings.which).items()}
     # Expected gradients on fakegpu in this thread, not handed to a device thread (as in the sandboxes).

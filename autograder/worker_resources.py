@@ -8,6 +8,7 @@ runtime probe must have shown that a sandbox reads the whole Python runtime.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing.util
 import os
 import shutil
@@ -20,13 +21,22 @@ from autograder import timeline
 from autograder.confinement import bwrap_status, plan
 from autograder.run_settings import GradingError, RunSettings
 from autograder.runtime_probe import RuntimeUnreachable, prove_runtime
-from autograder.sandbox import fakegpu
+from autograder.sandbox import fakegpu, rehearsal
 from autograder.sandbox.zygote import EXTRA_IMPORTS
 from autograder.units import Course
 from autograder.zygote import Zygote, forget_prestarted, take_prestarted
 
-__all__ = ["shared_zygote", "zygote_for", "fork_keeps_autograd", "ready", "worker_init", "resources", "Proof", "await_proof",
+__all__ = ["warm_torch", "shared_zygote", "zygote_for", "fork_keeps_autograd", "ready", "worker_init", "resources", "Proof", "await_proof",
            "proven", "warm_up", "private_tempdir", "sweep_stale_scratch"]
+
+
+@functools.cache
+def warm_torch() -> None:
+    """This process's first use of fakegpu and of the common operators, done
+    once: before a pool forks its workers (they inherit it), or while a
+    command waits for its zygote."""
+    fakegpu.warm()
+    rehearsal.rehearse()
 
 
 def shared_zygote(course: Course, settings: RunSettings) -> Zygote | None:
@@ -184,7 +194,7 @@ def warm_up(course: Course, settings: RunSettings) -> None:
     zygote, _ = resources(course, settings)
     ready(zygote, tuple(EXTRA_IMPORTS))  # it will serve every unit
     proven()
-    fakegpu.warm()
+    warm_torch()
 
 
 def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:

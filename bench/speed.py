@@ -82,7 +82,7 @@ def where_the_time_went(title: str, wall: float, records: list[dict], jobs: int)
     phases = [r for r in records if "start" in r]
     print("  the command:")
     for r in phases:
-        if r["pid"] == main and r["name"] not in ("fakegpu warm", "await runtime proof"):
+        if r["pid"] == main and r["name"] not in ("torch warm", "await runtime proof"):
             span = f"{r['start']:6.2f} s" if r["end"] == r["start"] else f"{r['start']:6.2f} - {r['end']:5.2f} s ({r['end'] - r['start']:.2f} s)"
             print(f"    {r['name']:24s} {span}")
     workers = sorted({r["pid"] for r in phases if r["name"] == "session"})

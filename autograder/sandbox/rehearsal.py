@@ -7,8 +7,9 @@ sandbox forked from a zygote that has run it inherits all of that. So the
 zygote, when idle, runs the operators the units' checks and solutions use
 most, on the CPU and on ``fakegpu``, and sends a few tensors through the
 protocol's encoder and decoder as every call does. Values are thrown away
-and the generators seeded again after. The optimizers' part runs only once
-the zygote has what ``EXTRA_IMPORTS`` imports for them.
+and the random generator is left as it was. The optimizers' part runs only
+once the zygote has what ``EXTRA_IMPORTS`` imports for them. The trusted
+side rehearses too, before it forks its workers.
 
 Never backward() or autograd.grad() here: once a process has run autograd's
 engine, torch refuses autograd in every child it forks ("Unable to handle
@@ -18,9 +19,6 @@ gradients set by hand instead.
 """
 
 from __future__ import annotations
-
-import random
-import sys
 
 import torch
 import torch.nn.functional as F
@@ -66,15 +64,13 @@ _PARTS = {"base": _tensors, "optimizers": _optimizers}
 
 
 def rehearse(parts: tuple[str, ...] = ("base",)) -> None:
-    """Run the common operators of ``parts`` once in this process (the zygote), then seed again."""
-    for name in parts:
-        if name not in _PARTS:
-            continue
-        for device in ("cpu", "fakegpu"):
-            try:
-                _PARTS[name](device)
-            except Exception:  # noqa: BLE001 - an optional speed-up, never a reason not to grade
-                pass
-    random.seed(0)
-    sys.modules["numpy.random"].seed(0)
-    torch.manual_seed(0)
+    """Run the common operators of ``parts`` once in this process; the CPU generator is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        for name in parts:
+            if name not in _PARTS:
+                continue
+            for device in ("cpu", "fakegpu"):
+                try:
+                    _PARTS[name](device)
+                except Exception:  # noqa: BLE001 - an optional speed-up, never a reason not to grade
+                    pass

@@ -109,3 +109,23 @@ def test_a_unit_that_deepens_the_zygote_gets_its_optimizers_rehearsed(tmp_path):
     assert found["rehearsed"][:2] == ["aten::addcdiv_", "aten::lerp_.Scalar"]
     assert "torch._dynamo" in found["imported"]
     assert found["backward"] == [3.0, 3.0]
+
+
+def test_rehearsing_leaves_the_generator_and_a_forked_childs_autograd_alone():
+    """The trusted side rehearses before it forks its workers: their checks
+    draw what they would have drawn, and their backward() still runs. In a
+    fresh process: one that has run autograd (this one may have) forks no
+    child that can."""
+    import subprocess
+    import sys
+
+    script = (
+        "import torch\n"
+        "from autograder.sandbox import rehearsal\n"
+        "from autograder.worker_resources import fork_keeps_autograd\n"
+        "state = torch.random.get_rng_state()\n"
+        "rehearsal.rehearse(('base', 'optimizers'))\n"
+        "print(torch.equal(torch.random.get_rng_state(), state), fork_keeps_autograd())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]
