@@ -145,9 +145,9 @@ def _loop(ctl: socket.socket, confined: bool, scratch_root: str | None, server, 
             elif op == "reap":
                 chan.send(json.dumps({"status": _reap(request["pid"], request["wait_s"])}).encode())
             elif op == "deepen":  # no reply
-                wanted = [m for extra in request.get("extras", []) if type(extra) is str for m in EXTRA_IMPORTS.get(extra, ())]
-                pending += [m for m in wanted if m not in sys.modules and m not in pending]
-                rehearsals.append(tuple(e for e in request.get("extras", []) if type(e) is str and e in EXTRA_IMPORTS))
+                extras = tuple(e for e in request.get("extras", []) if type(e) is str and e in EXTRA_IMPORTS)
+                pending += [m for e in extras for m in EXTRA_IMPORTS[e] if m not in sys.modules and m not in pending]
+                rehearsals.append(extras)
             elif op == "ping":  # answered once the warm imports (and any deep ones asked for) are done
                 while pending:
                     _warm_next(pending)

@@ -49,17 +49,21 @@ LOOK = textwrap.dedent(
 )
 
 
-def _settled_state(zygote: Zygote, tmp_path: Path, want: int, look: str = LOOK) -> dict:
-    """What a sandbox inherits, once the zygote has had time to rehearse (it does so only when idle)."""
+def _state(zygote: Zygote, tmp_path: Path, look: str = LOOK, seed: int = 7) -> dict:
     path = tmp_path / "look.py"
     path.write_text(look)
+    box = Sandbox(zygote, path, "look", seed=seed, limits=Limits(call_seconds=30))
+    try:
+        return box.module.state()
+    finally:
+        box.close()
+
+
+def _settled_state(zygote: Zygote, tmp_path: Path, want: int, look: str = LOOK) -> dict:
+    """What a sandbox inherits, once the zygote has had time to rehearse (it does so only when idle)."""
     deadline = time.monotonic() + SETTLE_S
     while True:
-        box = Sandbox(zygote, path, "look", seed=7, limits=Limits(call_seconds=30))
-        try:
-            found = box.module.state()
-        finally:
-            box.close()
+        found = _state(zygote, tmp_path, look)
         if len(found["rehearsed"]) == want or time.monotonic() > deadline:
             return found
         time.sleep(0.2)
@@ -77,23 +81,18 @@ def test_sandboxes_inherit_the_rehearsed_operators_and_no_extra_import(tmp_path)
     assert found["backward"] == [3.0, 3.0]  # the rehearsal never runs autograd's engine
 
 
-def test_a_rehearsed_zygote_draws_the_same_numbers_for_the_same_seed(tmp_path):
-    """The rehearsal draws random numbers; each sandbox seeds its own, so a
-    student's inputs do not depend on whether the zygote had rehearsed yet."""
+def test_a_sandbox_draws_by_its_own_seed_before_and_after_the_rehearsal(tmp_path):
+    """The rehearsal draws random numbers; a student's draws depend on their
+    seed alone, not on whether the zygote had rehearsed yet."""
     zygote = Zygote(plan([str(ROOT)], allow_unconfined=False))
     try:
         zygote.ready()
-        path = tmp_path / "look.py"
-        path.write_text(LOOK)
-        box = Sandbox(zygote, path, "look", seed=7, limits=Limits(call_seconds=30))  # may come before the rehearsal
-        try:
-            early = box.module.state()
-        finally:
-            box.close()
+        early = _state(zygote, tmp_path)  # may come before the rehearsal
         late = _settled_state(zygote, tmp_path, want=4)
+        other = _state(zygote, tmp_path, seed=8)
     finally:
         zygote.close()
-    assert late["first"] == early["first"]
+    assert late["first"] == early["first"] != other["first"]
 
 
 def test_a_unit_that_deepens_the_zygote_gets_its_optimizers_rehearsed(tmp_path):
