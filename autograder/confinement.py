@@ -7,7 +7,10 @@ system libraries (``/usr/lib``), the Python runtime the grader itself runs on
 part of the runtime: a venv or conda environment wherever it lives, user
 site-packages, ``.pth`` and editable-install paths) and the sandbox-side
 package ``autograder/sandbox`` on its own. Nothing else is there: no course
-file, git history, submission, output folder, home folder or other checkout.
+file, git history, submission, output folder, home folder or other checkout,
+and no installed packages that are not on ``sys.path`` (an interpreter's own
+site-packages when a venv replaces it, the system's ``dist-packages``): a
+folder that holds such a one is bound entry by entry, without it.
 The zygote gets new PID, network, IPC and UTS namespaces, a fixed short
 environment, and only the capabilities it needs to give each sandbox its own
 namespaces and drop it to ``nobody`` (see ``autograder.sandbox.confine``).
@@ -21,6 +24,7 @@ unless told ``--unconfined``, and ``check`` warns that it runs unconfined.
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 import shutil
@@ -127,6 +131,48 @@ def _sys_path(protected: list[str]) -> list[str]:
     return keep
 
 
+# Where installed packages live, as found below a bound folder: by name, at the
+# depths Python installs put them (a prefix's lib/pythonX.Y/site-packages,
+# Debian's /usr/lib/python3/dist-packages and /usr/local/lib/pythonX.Y/...).
+_SITE_PATTERNS = tuple(f"{depth}{name}" for depth in ("", "python*/", "lib*/python*/", "local/lib*/python*/")
+                       for name in ("site-packages", "dist-packages"))  # fmt: skip
+
+
+def _foreign_sites(folders: list[str]) -> list[str]:
+    """Package folders below ``folders`` that are no part of the runtime: not on
+    ``sys.path`` and holding no entry of it. Nothing there can be imported."""
+    on_path = {os.path.realpath(p) for p in sys.path if p}
+    found: list[str] = []
+    for folder in folders:
+        for pattern in _SITE_PATTERNS:
+            for path in glob.glob(os.path.join(glob.escape(folder), pattern)):
+                if os.path.islink(path) or not os.path.isdir(path):
+                    continue
+                if not any(_inside(p, path) for p in on_path) and path not in found:
+                    found.append(path)
+    return found
+
+
+def _allowed(folder: str, foreign: list[str]) -> list[tuple[str, str | None]]:
+    """What of ``folder`` is bound, as (path, link target or None): the folder,
+    or where a foreign package folder lies inside it, its entries without that
+    one (and so on down). A link stays a link, as it would in the folder."""
+    if not any(_inside(f, folder) for f in foreign):
+        return [(folder, None)]
+    if folder in foreign:
+        return []
+    entries: list[tuple[str, str | None]] = []
+    with os.scandir(folder) as listing:
+        for entry in sorted(listing, key=lambda e: e.name):
+            if entry.is_symlink():
+                entries.append((entry.path, os.readlink(entry.path)))
+            elif entry.is_dir():
+                entries += _allowed(entry.path, foreign)
+            else:
+                entries.append((entry.path, None))
+    return entries
+
+
 # Each sandbox mounts its own scratch here: runtime folders that lie below are
 # bound elsewhere instead, or the scratch would cover them.
 _SCRATCH_POINTS = ("/tmp", "/var/tmp", "/dev/shm")
@@ -215,34 +261,53 @@ def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = No
         args += ["--setenv", "CUDA_VISIBLE_DEVICES", os.environ["CUDA_VISIBLE_DEVICES"]]
     made: set[str] = set()
 
-    def bind(source: str, dest: str) -> None:
+    def bind_parents(dest: str) -> None:
         # bubblewrap makes missing parents as private as the host's (/root is
         # 0700): make each one enterable, so the unprivileged sandbox reaches
         # the runtime wherever it lives, however private the folders above it.
-        parts = Path(dest).parts[1:-1]
-        for i in range(len(parts)):
-            parent = "/" + "/".join(parts[: i + 1])
-            if parent not in made:
-                made.add(parent)
-                args.extend(["--perms", "0755", "--dir", parent])
+        missing = []
+        parent = os.path.dirname(dest)
+        while parent != "/" and parent not in made:
+            made.add(parent)
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for folder in reversed(missing):
+            args.extend(["--perms", "0755", "--dir", folder])
+
+    def bind(source: str, dest: str) -> None:
+        bind_parents(dest)
         args.extend(["--ro-bind", source, dest])
 
-    for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32"):
-        if os.path.isdir(lib):
-            bind(lib, lib)
+    def bind_entry(entry: str, link: str | None, dest: str) -> None:
+        if link is None:
+            bind(entry, dest)
+        else:
+            bind_parents(dest)
+            args.extend(["--symlink", link, dest])
+
+    system = [lib for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32") if os.path.isdir(lib)]
+    runtime = runtime_paths(protected)
+    foreign = _foreign_sites([*system, *runtime])
+    for lib in system:
+        for entry, link in _allowed(lib, foreign):
+            bind_entry(entry, link, entry)
     args += [*_system_links(), "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
     for thp in _THP_FILES:
         args += ["--ro-bind-try", thp, thp]
-    runtime = runtime_paths(protected)
     placed = _placement(runtime)
+    walked: list[str] = []  # what the runtime probe reads, as the sandbox sees it
     for folder in runtime:
-        if not any(_inside(folder, lib) for lib in ("/usr/lib", "/usr/lib64")):
-            bind(folder, placed[folder])
+        for entry, link in _allowed(folder, foreign):
+            dest = _inside_path(entry, placed)
+            if link is None:
+                walked.append(dest)
+            if not any(_inside(entry, lib) for lib in system):  # else bound with the system's libraries already
+                bind_entry(entry, link, dest)
     bind(str(SANDBOX_PACKAGE), f"{_MOUNTED_AS}/{_PACKAGE_NAME}")
     if cuda:  # GPU device nodes only when the run asks for CUDA
         for node in sorted(Path("/dev").glob("nvidia*")):
             args += ["--dev-bind", str(node), str(node)]
     args += ["--chdir", "/", "--", exe, "-I", "-S", "-c", _BOOT]
     config = {"path": [_MOUNTED_AS, *(_inside_path(p, placed) for p in path)], "confined": True}
-    return Launch([*args, json.dumps(config)], True, "", tuple(placed[f] for f in runtime))
+    return Launch([*args, json.dumps(config)], True, "", tuple(walked))

@@ -9,6 +9,7 @@ command line, another sandbox's scratch files and sockets: none of it.
 from __future__ import annotations
 
 import os
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -51,6 +52,13 @@ LOOK = textwrap.dedent(
             return True
         except OSError:
             return False
+
+    def imports(names):
+        import importlib
+        return [n for n in names if importlib.import_module(n)]
+
+    def exists(path):
+        return os.path.lexists(path)
 
     def huge_kb():
         with open("/proc/self/smaps_rollup") as fh:
@@ -175,6 +183,39 @@ def test_no_course_file_git_history_or_other_checkout_is_reachable(make_box, tmp
     assert look.can_read(str(tmp_path / "look0.py")) is False  # not even its own original
     assert look.listing("/root") in ("FileNotFoundError", [".pyenv"], [".cache"])
     assert look.can_read("/etc/passwd") is False and look.can_read("/etc/shadow") is False
+
+
+def _off_the_path() -> list[str]:
+    """Package folders of this host that nothing on the grader's sys.path reaches."""
+    import glob
+    import sys
+
+    on_path = {os.path.realpath(p) for p in sys.path if p}
+    candidates = {os.path.realpath(p) for p in (
+        *glob.glob(f"{sys.base_prefix}/lib*/python*/*-packages"), *glob.glob("/usr/lib/python*/*-packages"),
+        *glob.glob("/usr/local/lib/python*/*-packages"),
+    )}  # fmt: skip
+    return sorted(c for c in candidates if os.path.isdir(c) and not any(p == c or p.startswith(c + "/") for p in on_path))
+
+
+def test_no_installed_package_off_the_grader_sys_path_is_there(make_box):
+    """Allow-list: an interpreter's own site-packages that a venv replaces, or
+    the system's dist-packages, is no part of the runtime. The folder holding
+    it is bound entry by entry without it, never bound whole and covered."""
+    foreign = _off_the_path()
+    if not foreign:
+        pytest.skip("every package folder of this host is on sys.path")
+    look = make_box()
+    for folder in foreign:
+        assert look.exists(folder) is False, folder
+    stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
+    listed = look.listing(stdlib)
+    assert "os.py" in listed and "lib-dynload" in listed  # the folder that held the interpreter's own is there
+    if os.path.join(stdlib, "site-packages") in foreign:
+        assert "site-packages" not in listed
+    # What is on the path still works, C extensions and the libraries they load included.
+    assert look.imports(["json", "sqlite3", "ctypes", "decimal", "ssl", "lzma", "torch", "numpy"]) == [
+        "json", "sqlite3", "ctypes", "decimal", "ssl", "lzma", "torch", "numpy"]  # fmt: skip
 
 
 def test_sys_holds_only_what_malloc_reads(make_box):
