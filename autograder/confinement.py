@@ -3,7 +3,8 @@
 The zygote, and every sandbox forked from it, sees a filesystem built from
 nothing: an empty tmpfs root into which bubblewrap binds, read-only, the
 system libraries (``/usr/lib``), the Python runtime the grader itself runs on
-(the interpreter, its standard library and every ``sys.path`` entry that is
+(the interpreter's executable, its standard library, its shared libraries'
+folder where that is not the system's, and every ``sys.path`` entry that is
 part of the runtime: a venv or conda environment wherever it lives, user
 site-packages, ``.pth`` and editable-install paths) and the sandbox-side
 package ``autograder/sandbox`` on its own. Nothing else is there: no course
@@ -30,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,19 +91,36 @@ def _in_environment(path: str) -> bool:
     return any((q / "pyvenv.cfg").is_file() or (q / "conda-meta").is_dir() for q in (p, *p.parents))
 
 
-def runtime_paths(protected: list[str] = ()) -> list[str]:
-    """The folders the Python runtime needs, as the grader's interpreter sees them.
+_SYSTEM_LIBS = ("/usr/lib", "/usr/lib64", "/usr/lib32")  # bound as they are: the C libraries
 
-    Each ``sys.path`` entry that exists, the interpreter's prefix, and never a
-    folder that holds or lies inside a ``protected`` one (the course, the
-    submissions, the output). Inside a protected folder only a Python
+
+def _interpreter() -> list[str]:
+    """What the interpreter itself needs: its executable, its standard library,
+    and the folder of its shared libraries (libpython, and a conda
+    environment's others) unless that is the system's. Not its whole prefix:
+    under ``/usr`` that would be every program on the host."""
+    base = {"base": sys.base_prefix, "installed_base": sys.base_prefix,
+            "platbase": sys.base_exec_prefix, "installed_platbase": sys.base_exec_prefix}  # not a venv's  # fmt: skip
+    paths = sysconfig.get_paths(vars=base)
+    parts = [os.path.realpath(sys.executable), paths["stdlib"], paths["platstdlib"]]
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir and not any(_inside(os.path.realpath(libdir), lib) for lib in _SYSTEM_LIBS):
+        parts.append(libdir)
+    return parts
+
+
+def runtime_paths(protected: list[str] = ()) -> list[str]:
+    """The folders (and the executable) the Python runtime needs, as the grader's interpreter sees them.
+
+    The interpreter's own parts, each ``sys.path`` entry that exists, and
+    never a folder that holds or lies inside a ``protected`` one (the course,
+    the submissions, the output). Inside a protected folder only a Python
     environment is taken (a ``.venv`` in the course checkout).
     """
     here = os.path.realpath(os.getcwd())
     seen: list[str] = []
-    exe = os.path.realpath(sys.executable)
     # sys.path[0] is the script's folder or the current one: not the runtime
-    candidates = [sys.base_prefix, sys.base_exec_prefix, os.path.dirname(exe), *sys.path[1:]]
+    candidates = [*_interpreter(), *sys.path[1:]]
     guarded = [os.path.realpath(p) for p in protected]
     for entry in candidates:
         if not entry or not os.path.exists(entry):
@@ -285,7 +304,7 @@ def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = No
             bind_parents(dest)
             args.extend(["--symlink", link, dest])
 
-    system = [lib for lib in ("/usr/lib", "/usr/lib64", "/usr/lib32") if os.path.isdir(lib)]
+    system = [lib for lib in _SYSTEM_LIBS if os.path.isdir(lib)]
     runtime = runtime_paths(protected)
     foreign = _foreign_sites([*system, *runtime])
     for lib in system:

@@ -321,6 +321,9 @@ def _has_file(name: Any) -> bool:
 
 
 _SITE_FOLDERS = ("site-packages", "dist-packages")
+# Modules only ``site`` imports, and sandboxes run without it (``-S``):
+# Debian's sitecustomize.py is a link into /etc, which is not there.
+_SITE_HOOKS = ("sitecustomize.py", "usercustomize.py")
 
 
 def _probe(roots: list, modules: list) -> dict:
@@ -362,7 +365,9 @@ def _probe(roots: list, modules: list) -> dict:
                             folders.append(entry.path)
                         else:
                             unreadable.append(entry.path)
-                    elif entry.is_symlink() and entry.is_dir():  # a linked folder: reached, not walked, as os.walk does
+                    elif name in _SITE_HOOKS:
+                        continue
+                    elif entry.is_symlink() and _is_dir(entry):  # a linked folder: reached, not walked, as os.walk does
                         if not access(entry.path, searchable):
                             unreadable.append(entry.path)
                     elif (name.endswith(wanted) or ".so." in name) and not access(entry.path, os.R_OK):
@@ -374,6 +379,14 @@ def _probe(roots: list, modules: list) -> dict:
         except BaseException as exc:  # noqa: BLE001 - reported, the run stops
             failed[str(name)] = f"{type(exc).__name__}: {exc}"[:500]
     return {"unreadable": unreadable[:20], "failed": failed, "uid": os.getuid()}
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether a link leads to a folder; one that leads nowhere it may read is not."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _resolve(path: str) -> Any:

@@ -71,3 +71,23 @@ def test_the_zygote_gets_links_as_links_and_nothing_of_the_foreign_folder(prefix
     # The runtime probe reads what is bound, links aside.
     assert any(r.endswith("/python3.11/os.py") for r in launch.runtime)
     assert not any(r.endswith("/python3.11/tool.py") for r in launch.runtime)
+
+
+def test_an_interpreter_under_usr_brings_its_executable_not_every_program(monkeypatch, tmp_path):
+    """Debian's Python has /usr for its prefix: the runtime is its executable
+    and its standard library (its shared libraries are the system's), never
+    /usr or /usr/bin."""
+    import sysconfig
+
+    venv = tmp_path / "venv" / "lib" / "python3.11" / "site-packages"
+    venv.mkdir(parents=True)
+    monkeypatch.setattr(sys, "executable", "/usr/bin/python3.11")
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    monkeypatch.setattr(sys, "base_exec_prefix", "/usr")
+    monkeypatch.setattr(sysconfig, "get_config_var", lambda name: "/usr/lib/x86_64-linux-gnu" if name == "LIBDIR" else None)
+    stdlib = sysconfig.get_paths(vars={"installed_base": "/usr", "base": "/usr"})["stdlib"]
+    assert confinement._interpreter()[:2] == [os.path.realpath("/usr/bin/python3.11"), stdlib]
+    assert "/usr/lib/x86_64-linux-gnu" not in confinement._interpreter()  # bound as the system's libraries
+    monkeypatch.setattr(sys, "path", ["", stdlib, str(venv)])
+    found = confinement.runtime_paths([])
+    assert not any(p in ("/usr", "/usr/bin", "/usr/local") for p in found)

@@ -47,3 +47,15 @@ def test_the_interpreters_own_site_packages_is_walked_where_it_is_on_the_path(mo
     stdlib, venv = _runtime(tmp_path)
     found = _probe(monkeypatch, [tmp_path / "prefix"], [stdlib, stdlib / "site-packages"])
     assert str(stdlib / "site-packages" / "globaltool" / "deny_me.py") in found
+
+
+def test_a_link_out_of_the_runtime_is_unreadable_but_sites_hooks_are_not_asked_for(monkeypatch, tmp_path):
+    """Debian's sitecustomize.py links into /etc, which a sandbox does not
+    have; only ``site`` imports it, and sandboxes run without site. Any other
+    link that leads nowhere is a part of the runtime the sandbox cannot read."""
+    stdlib, venv = _runtime(tmp_path)
+    (stdlib / "sitecustomize.py").symlink_to(tmp_path / "etc" / "sitecustomize.py")
+    (stdlib / "lost.py").symlink_to(tmp_path / "elsewhere" / "lost.py")
+    (stdlib / "lost_folder").symlink_to(tmp_path / "elsewhere" / "folder")
+    found = _probe(monkeypatch, [stdlib], [stdlib])
+    assert sorted(found) == [str(stdlib / "json" / "deny_me.py"), str(stdlib / "lost.py")]
