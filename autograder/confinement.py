@@ -35,7 +35,7 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Launch", "plan", "runtime_paths", "bwrap_status", "SANDBOX_PACKAGE", "ENVIRONMENT"]
+__all__ = ["Launch", "ConfinementError", "plan", "runtime_paths", "bwrap_status", "SANDBOX_PACKAGE", "ENVIRONMENT"]
 
 SANDBOX_PACKAGE = Path(__file__).resolve().parent / "sandbox"
 _MOUNTED_AS = "/run/torchgrade"  # inside: /run/torchgrade/torchgrade_sandbox
@@ -66,6 +66,10 @@ _BOOT = (
     f"from {_PACKAGE_NAME}.zygote import serve\n"
     "serve(int(sys.argv[2]), config)\n"
 )
+
+
+class ConfinementError(RuntimeError):
+    """Sandboxes cannot be built here as asked: what is wrong and what to do, in one line."""
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,8 @@ def _placement(runtime: list[str]) -> dict[str, str]:
         placed[folder] = f"{_MOUNTED_AS}/runtime/{i}" if under else folder
     exe = os.path.realpath(sys.executable)
     if any(_inside(exe, p) for p in _SCRATCH_POINTS):
-        raise RuntimeError(f"the Python interpreter {exe} lies under a temporary folder, where sandboxes have their own "
-                           "scratch: install Python elsewhere")  # fmt: skip
+        raise ConfinementError(f"the Python interpreter {exe} lies under a temporary folder, where each sandbox mounts "
+                               "its own scratch: use a Python, or a venv made with --copies, outside /tmp, /var/tmp and /dev/shm")  # fmt: skip
     return placed
 
 
@@ -264,7 +268,7 @@ def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = No
     exe = os.path.realpath(sys.executable)
     if binary is None:
         if not allow_unconfined:
-            raise RuntimeError(why)
+            raise ConfinementError(why)
         if scratch is None:
             raise RuntimeError("an unconfined zygote needs a scratch folder")
         link = Path(scratch) / "lib"

@@ -122,3 +122,23 @@ def test_release_without_hidden_checks_uses_public_ones(course):
     result = run("check", "--course", str(course), "--seed", "2")
     assert result.exit_code == 0, result.output
     assert "no check for it here" in result.output and "2/2 points" in result.output
+
+
+def test_an_interpreter_under_a_scratch_folder_is_one_clear_line(course, tmp_path, monkeypatch):
+    """A venv made with --copies under /tmp would be covered by each sandbox's
+    own /tmp: check and grade say so and what to do, exit 2, no traceback."""
+    from autograder.confinement import bwrap_status
+
+    if bwrap_status()[0] is None:
+        pytest.skip("needs bubblewrap: unconfined runs build no sandbox filesystem")
+    copy = tmp_path / "venv" / "bin" / "python3"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(b"")
+    monkeypatch.setattr("sys.executable", str(copy))
+    (course / "class" / "ada").mkdir(parents=True)
+    (course / "class" / "ada" / "toy.py").write_text(SOLVED)
+    for args in (["check", "01_toy"], ["grade", str(course / "class"), "--out", str(tmp_path / "out")]):
+        result = run(*args, "--course", str(course))
+        assert result.exit_code == 2, result.output
+        assert "lies under a temporary folder" in result.output and "outside /tmp" in result.output
+        assert "Traceback" not in result.output

@@ -55,11 +55,15 @@ def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
     told what the units need beyond torch (``units.warm_extras``: sympy,
     dynamo), to import while it waits rather than leave it to each sandbox.
     """
-    from autograder.confinement import bwrap_status, plan
+    from autograder.confinement import ConfinementError, bwrap_status, plan
     from autograder.zygote import prestart
 
     if bwrap_status()[0] is not None:
-        prestart(plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*"))), extras=_warm_extras(c, units))
+        try:
+            launch = plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*")))
+        except ConfinementError:
+            return  # a head start only: the run itself says what is wrong
+        prestart(launch, extras=_warm_extras(c, units))
 
 
 class _UserError(click.ClickException):
@@ -80,6 +84,7 @@ class _Group(click.Group):
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors that are the input's or the course's fault: one clear line each."""
+    from autograder.confinement import ConfinementError
     from autograder.demo import DemoError
     from autograder.intake import IntakeError
     from autograder.late import LateError
@@ -87,5 +92,5 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from autograder.release import ReleaseError
     from autograder.runner import GradingError
 
-    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError, DemoError)
+    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError, DemoError, ConfinementError)
 
