@@ -246,7 +246,12 @@ def _namespaces() -> list[str]:
         # Real root, capabilities cut to what the zygote needs to confine each
         # sandbox, drop it to nobody and kill it; the sandboxes keep none.
         return [*ns, "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
-    return [*ns, "--unshare-user", "--cap-add", "CAP_SYS_ADMIN"]
+    # A user's own namespace in which the zygote is uid 0: then it owns the PID
+    # namespace bubblewrap makes, and can give each sandbox one of its own
+    # (as any other uid, bubblewrap nests a second user namespace, and the
+    # zygote can make only one PID namespace, for its first sandbox).
+    # CAP_SETPCAP only so that each sandbox can empty its bounding set.
+    return [*ns, "--unshare-user", "--uid", "0", "--gid", "0", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
 
 
 def _system_links() -> list[str]:
