@@ -125,3 +125,16 @@ def test_a_solution_that_follows_the_docstring_is_not_rejected(tmp_path):
     s = score(jobs, run_jobs(COURSE, jobs, RunSettings(seed=8, which="hidden")))["other"][unit.name]
     rows = [r for r in s.checks if r["exercise"] == "mse_loss"]
     assert rows and all(r["status"] == "passed" for r in rows), rows
+
+
+def test_a_correct_classifier_keeps_its_points_on_a_noisy_draw():
+    """Unit 08's accuracy check wanted 90% on new samples; training as the stub
+    says reaches 88% on rare draws of the noisy labels (this seed, found in a
+    demo run). It now asks for what correct training reaches there, less two
+    samples, so the reference keeps full marks (1 draw in 6,000 was below 90%)."""
+    unit = COURSE.unit("08_logistic_regression")
+    jobs = [Job("solution", unit, unit.solution)]
+    settings = RunSettings(seed=4254772919523822354, which="hidden", exercises=("train_classifier",))
+    s = score(jobs, run_jobs(COURSE, jobs, settings))["solution"][unit.name]
+    rows = [r for r in s.checks if r["exercise"] == "train_classifier"]
+    assert rows and all(r["status"] == "passed" for r in rows), rows

@@ -406,7 +406,7 @@ def test_train_loss_falls(student, device, gen):
 
 
 @check("train_classifier", points=2, traps=["label_shape", "sigmoid_twice"])
-def test_train_accuracy(student, device, gen):
+def test_train_accuracy(student, reference, device, gen):
     x, y, w, b = class_data(gen, 150, 4)
     model, losses = _train(student, x.to(device), y.to(device), LR, EPOCHS)
     x_new = torch.randn(200, 4, generator=gen)
@@ -417,8 +417,15 @@ def test_train_accuracy(student, device, gen):
             trap("sigmoid_twice", sigmoid_model_message("the trained model's outputs") + f"; the loss stalls at {losses[-1]:.3g}")
         fail("the trained model's outputs are all within [0, 1]: return the nn.Linear itself, whose outputs are logits (class 1 when the logit >= 0)")
     acc = ((out.reshape(-1) >= 0) == y_new).to(torch.float64).mean().item()
-    if acc < 0.9:
-        fail(f"the trained model classifies only {acc:.1%} of 200 new samples correctly (logit >= 0 as class 1); expected at least 90%")
+    # 90%, or what training as the stub says reaches on these very samples if
+    # that is less (labels are noisy: on rare draws it is 88%), less two samples.
+    expected, _ = reference.train_classifier(x, y, LR, EPOCHS)
+    with torch.no_grad():
+        reachable = ((expected(x_new).reshape(-1) >= 0) == y_new).to(torch.float64).mean().item()
+    needed = min(0.9, reachable - 0.01)
+    if acc < needed:
+        fail(f"the trained model classifies only {acc:.1%} of 200 new samples correctly (logit >= 0 as class 1); "
+             f"expected at least {needed:.0%} (training as asked reaches {reachable:.1%} on them)")
 
 
 # ---------------------------------------------------------------- breast_cancer_accuracy
