@@ -125,7 +125,10 @@ def _unpacked(bundle: bytes) -> Path:
     tmp = tempfile.mkdtemp(prefix="torchgrade-course-new-")
     try:
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
-            tar.extractall(tmp, filter="data")  # no absolute paths, no links out, no devices
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")  # no absolute paths, no links out, no devices
+            else:  # Python 3.11 before 3.11.4 (Debian 12's 3.11.2) has no filters: the bundle holds files and folders only
+                tar.extractall(tmp, members=_plain_members(tar))
         os.rename(tmp, home)  # whole or not at all
     except OSError:
         if not (home / "assignments").is_dir():  # else another task unpacked it first
@@ -133,6 +136,17 @@ def _unpacked(bundle: bytes) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return home
+
+
+def _plain_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The bundle's members, each a file or folder at a relative path inside it; else ValueError."""
+    members = tar.getmembers()
+    for m in members:
+        parts = m.name.split("/")
+        if not (m.isfile() or m.isdir()) or m.name.startswith("/") or ".." in parts:
+            raise ValueError(f"the course bundle holds {m.name!r}, which is not a plain file or folder inside it")
+        m.mode = 0o755 if m.isdir() else 0o644
+    return members
 
 
 def grade_chunk(bundle: bytes, payload: list[dict], settings, part: str, ledger: list[str]) -> dict:

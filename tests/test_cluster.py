@@ -267,3 +267,35 @@ def test_the_course_travels_with_the_run_and_nothing_else_of_its_folder(tmp_path
     shutil.rmtree(root)  # the worker's side has only the bundle
     got = grade_chunk(bundle, payload, RunSettings(seed=8), "all", [])["rows"]
     assert {r["status"] for r in got if r["kind"] == "check"} == {"passed"}
+
+
+@pytest.mark.parametrize("filters", [True, False])
+def test_a_bundle_unpacks_on_pythons_with_and_without_tar_filters(tmp_path, monkeypatch, filters):
+    """Python 3.11 before 3.11.4 (Debian 12's 3.11.2) has no tar filters: a
+    worker there unpacked nothing and every submission scored 0. Either way,
+    only plain files inside the bundle are written."""
+    import io
+    import shutil
+    import tarfile
+    import tempfile
+
+    from autograder.cluster import _unpacked, course_bundle
+    from autograder.units import load_course
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a worker keeps its unpacked copies
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    course = load_course(root)
+    home = _unpacked(course_bundle(course, list(course.units)))
+    assert (home / "checks" / "01_toy" / "check_hidden.py").read_text() == (root / "checks" / "01_toy" / "check_hidden.py").read_text()
+    for name, kind in (("../evil.py", tarfile.REGTYPE), ("checks/link.py", tarfile.SYMTYPE)):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, "/etc/passwd"
+            tar.addfile(info, io.BytesIO(b""))
+        with pytest.raises(Exception):
+            _unpacked(buf.getvalue())
+    assert not (tmp_path / "evil.py").exists() and not list(tmp_path.glob("torchgrade-course-new-*"))
