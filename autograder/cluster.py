@@ -138,6 +138,10 @@ def _unpacked(bundle: bytes) -> Path:
     return home
 
 
+# How Dask reports a task whose worker died: given up on, or forgotten after it.
+_WORKER_DIED = ("KilledWorker", "FutureCancelledError", "CancelledError")
+
+
 def _plain_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
     """The bundle's members, each a file or folder at a relative path inside it; else ValueError."""
     members = tar.getmembers()
@@ -255,7 +259,10 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
             except GradingError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Dask gave up on it (KilledWorker and the like)
-                got = {"kind": "lost", "why": f"{type(exc).__name__}: {exc}"}
+                said = f"{type(exc).__name__}: {exc}"
+                # Whether Dask says the worker died or that it forgot the task once it had, it died.
+                died = type(exc).__name__ in _WORKER_DIED
+                got = {"kind": "lost", "why": f"the worker grading it died, twice (Dask: {said})" if died else said}
             if _lost_scheduler(client):
                 raise GradingError(_scheduler_lost_text(settings.scheduler, done, len(jobs)))
             if got["kind"] == "lost":
