@@ -248,9 +248,9 @@ def _namespaces() -> list[str]:
         return [*ns, "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
     # A user's own namespace in which the zygote is uid 0: then it owns the PID
     # namespace bubblewrap makes, and can give each sandbox one of its own
-    # (as any other uid, bubblewrap nests a second user namespace, and the
-    # zygote can make only one PID namespace, for its first sandbox).
-    # CAP_SETPCAP only so that each sandbox can empty its bounding set.
+    # (as any other uid, bubblewrap nests a second user namespace, from which
+    # the zygote cannot). CAP_SETPCAP only so that each sandbox can empty its
+    # bounding set.
     return [*ns, "--unshare-user", "--uid", "0", "--gid", "0", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
 
 
