@@ -233,7 +233,11 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
             name, _, amount = os.environ["TORCHGRADE_DASK_RESOURCES"].partition("=")
             extra = {name: float(amount)}
         units = list({j.unit.name: j.unit for j in jobs}.values())
-        bundle = client.scatter(course_bundle(course, units), broadcast=True, hash=False)  # once per worker
+        # Each task carries the bundle (250 KB for all twelve units) rather than
+        # a scattered copy: a copy dies with the worker that holds it, and once
+        # every worker has been replaced Dask forgets the tasks that need it,
+        # which cost students in the killer's company their grades.
+        bundle = course_bundle(course, units)
         pending = {}
         queue = as_completed()
 
