@@ -51,15 +51,11 @@ ENVIRONMENT = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
-    # malloc's heap in 2 MiB pages (with _THP_FILES below): forking the
-    # zygote and ending a sandbox then copy and drop one page-table entry
-    # per 2 MiB of it, not 512, which is 2-3 ms of kernel time a sandbox.
-    "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
+    # No GLIBC_TUNABLES=glibc.malloc.hugetlb=1: a heap in 2 MiB pages makes a
+    # fork a little cheaper, but on VMs that hand free memory back to the host
+    # the zygote's first touch of those pages cost up to a second of start-up
+    # (docs/performance.md).
 }
-
-# What glibc reads to learn whether and how large transparent huge pages
-# are; bound read-only, the sandbox's only view of /sys.
-_THP_FILES = ("/sys/kernel/mm/transparent_hugepage/enabled", "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
 
 _BOOT = (
     "import sys, json; config = json.loads(sys.argv[1]); sys.path[:] = config['path']\n"
@@ -321,8 +317,6 @@ def plan(protected: list[str] = (), cuda: bool = False, scratch: str | None = No
             bind_entry(entry, link, entry)
     args += [*_system_links(), "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
-    for thp in _THP_FILES:
-        args += ["--ro-bind-try", thp, thp]
     placed = _placement(runtime)
     walked: list[str] = []  # what the runtime probe reads, as the sandbox sees it
     for folder in runtime:
