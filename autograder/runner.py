@@ -23,7 +23,7 @@ from autograder.jobs import Job
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.session import run_session
 from autograder.suite import Check, CheckFileError, checks_in
-from autograder.units import Course, Unit, UnitError, warm_extras
+from autograder.units import Course, Unit, UnitError, trusted_extras, warm_extras
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
     sweep_stale_scratch, warm_torch, warm_up, worker_init,
@@ -132,7 +132,9 @@ def run_jobs(
             if progress:
                 progress(done, len(jobs))
         return results
-    warm_torch()  # once, here, rather than in each worker's first check
+    # Once, here, rather than in each worker's first check: the workers
+    # inherit it, and the zygote imports its own extras meanwhile.
+    warm_torch(trusted_extras({j.unit.name: j.unit for j in jobs}.values()))
     # fork: workers start with torch already imported (spawn costs seconds
     # each), unless this process has run autograd: its children could not.
     ctx = get_context("fork" if fork_keeps_autograd() else "spawn")
@@ -168,9 +170,9 @@ def run_jobs(
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One session over ``jobs``; runs in this process or a worker."""
     zygote, _ = resources(course, settings)
-    with timeline.span("torch warm"):
-        warm_torch()  # while the zygote may still be starting: before the first sandbox waits for it
     units = list({j.unit.name: j.unit for j in jobs}.values())
+    with timeline.span("torch warm"):
+        warm_torch(trusted_extras(units))  # while the zygote may still be starting: before the first sandbox waits for it
     checks = {unit.name: _checks(path, settings) for path, unit in check_files(units, settings.which).items()}
     # Expected gradients on fakegpu in this thread, not handed to a device thread (as in the sandboxes).
     with timeline.span("session"), torch.autograd.set_multithreading_enabled(False):

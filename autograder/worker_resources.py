@@ -9,6 +9,7 @@ runtime probe must have shown that a sandbox reads the whole Python runtime.
 from __future__ import annotations
 
 import functools
+import importlib
 import multiprocessing.util
 import os
 import shutil
@@ -31,12 +32,18 @@ __all__ = ["warm_torch", "shared_zygote", "zygote_for", "fork_keeps_autograd", "
 
 
 @functools.cache
-def warm_torch() -> None:
-    """This process's first use of fakegpu and of the common operators, done
-    once: before a pool forks its workers (they inherit it), or while a
-    command waits for its zygote."""
+def warm_torch(extras: tuple[str, ...] = ()) -> None:
+    """This process's first use of fakegpu and of the common operators, and
+    the imports its checks need beyond torch (``units.trusted_extras``: sympy,
+    dynamo), done once: before a pool forks its workers (they inherit it), or
+    while a command waits for its zygote, which imports its own meanwhile."""
     fakegpu.warm()
-    rehearsal.rehearse()
+    for module in dict.fromkeys(m for e in extras for m in EXTRA_IMPORTS.get(e, ())):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # a speed-up only: the first check that needs it imports it
+    rehearsal.rehearse(("base", *extras))
 
 
 def shared_zygote(course: Course, settings: RunSettings) -> Zygote | None:
@@ -194,7 +201,7 @@ def warm_up(course: Course, settings: RunSettings) -> None:
     zygote, _ = resources(course, settings)
     ready(zygote, tuple(EXTRA_IMPORTS))  # it will serve every unit
     proven()
-    warm_torch()
+    warm_torch(tuple(EXTRA_IMPORTS))
 
 
 def private_tempdir(kind: str) -> tempfile.TemporaryDirectory:

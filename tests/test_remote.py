@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+import subprocess
+import sys
 import textwrap
 
 import numpy as np
@@ -363,3 +365,30 @@ def test_what_a_unit_needs_beyond_torch_is_known_from_its_code():
     assert warm_extras([course.unit("10_losses_optimizers")]) == ("optimizers", "autograd")
     assert warm_extras([course.unit("04_autograd")]) == ("autograd",)  # backward(gradient=v)
     assert warm_extras([course.unit("01_tensors")]) == ()
+
+
+def test_what_the_grader_needs_beyond_torch_is_known_from_its_checks():
+    """The grader's own extras: its checks' names, and the reference's where
+    they call it. Unit 06's students build optimizers, its checks do not."""
+    from autograder.units import load_course, trusted_extras
+
+    course = load_course(Path(__file__).resolve().parent.parent)
+    assert trusted_extras([course.unit("06_gradient_descent")]) == ()
+    assert trusted_extras([course.unit("08_logistic_regression")]) == ("optimizers",)  # through the reference
+    assert trusted_extras([course.unit("09_modules")]) == ("autograd",)
+    assert trusted_extras([course.unit("10_losses_optimizers")]) == ("optimizers", "autograd")
+    assert trusted_extras([course.unit("04_autograd")]) == ()
+
+
+def test_a_grader_warmed_for_optimizers_can_still_fork_its_workers():
+    """warm_torch imports dynamo and sympy and steps optimizers before the
+    pool forks; a forked worker must still be able to run backward()."""
+    code = (
+        "import sys\n"
+        "from autograder.worker_resources import fork_keeps_autograd, warm_torch\n"
+        "warm_torch(('optimizers', 'autograd'))\n"
+        "assert 'torch._dynamo' in sys.modules and 'sympy' in sys.modules\n"
+        "assert fork_keeps_autograd()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
