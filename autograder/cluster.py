@@ -30,9 +30,11 @@ import io
 import os
 import secrets
 import shutil
+import stat
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,13 +118,21 @@ def course_bundle(course: Course, units: list) -> bytes:
     return buf.getvalue()
 
 
+#: Unpacked courses a worker keeps (one per content: a run, an edited course); older ones go.
+_KEEP_COURSES = 4
+
+
 def _unpacked(bundle: bytes) -> Path:
-    """This worker's copy of a course bundle, unpacked once per content."""
+    """This worker's copy of a course bundle, unpacked once per content, in a
+    folder only this user can write (another user of the machine could
+    otherwise plant a course with checks of their own under the name)."""
+    root = _private_cache()
     digest = hashlib.sha256(bundle).hexdigest()[:32]
-    home = Path(tempfile.gettempdir()) / f"torchgrade-course-{digest}"
+    home = root / digest
     if (home / "assignments").is_dir():
+        os.utime(home)  # recently used: kept by the pruning below
         return home
-    tmp = tempfile.mkdtemp(prefix="torchgrade-course-new-")
+    tmp = tempfile.mkdtemp(prefix="new-", dir=root)
     try:
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
             if hasattr(tarfile, "data_filter"):
@@ -135,7 +145,41 @@ def _unpacked(bundle: bytes) -> Path:
             raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    _prune(root, keep=home)
     return home
+
+
+def _private_cache() -> Path:
+    """``$TMPDIR/torchgrade-courses-<uid>``, made 0700; refused if it is anyone else's or open to others."""
+    root = Path(tempfile.gettempdir()) / f"torchgrade-courses-{os.getuid()}"
+    try:
+        root.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(root)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise RuntimeError(f"{root} is not a folder of this user's alone (a link, another user's, or writable by others): "
+                           "remove it, or point TMPDIR at a private folder")  # fmt: skip
+    return root
+
+
+def _prune(root: Path, keep: Path) -> None:
+    """Keep the most recently used unpacked courses, ``keep`` among them;
+    remove the rest, and what an interrupted unpacking left an hour ago."""
+    courses, stale = [], []
+    hour_ago = time.time() - 3600
+    for entry in os.scandir(root):
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        mtime = entry.stat(follow_symlinks=False).st_mtime
+        if entry.name.startswith("new-"):
+            if mtime < hour_ago:  # a younger one may be another task unpacking right now
+                stale.append(entry.path)
+        elif entry.path != str(keep):
+            courses.append((mtime, entry.path))
+    courses.sort(reverse=True)
+    for path in stale + [p for _, p in courses[_KEEP_COURSES - 1 :]]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 # How Dask reports a task whose worker died: given up on, or forgotten after it.

@@ -306,4 +306,78 @@ def test_a_bundle_unpacks_on_pythons_with_and_without_tar_filters(tmp_path, monk
             tar.addfile(info, io.BytesIO(b""))
         with pytest.raises(Exception):
             _unpacked(buf.getvalue())
-    assert not (tmp_path / "evil.py").exists() and not list(tmp_path.glob("torchgrade-course-new-*"))
+    assert not (tmp_path / "evil.py").exists() and not list(tmp_path.glob("*/new-*"))
+
+
+def _bundles(tmp_path, n):
+    """``n`` bundles of the fixture course, each with different content."""
+    import shutil
+
+    from autograder.cluster import course_bundle
+    from autograder.units import load_course
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE, root)
+    check = root / "checks" / "01_toy" / "check_hidden.py"
+    original = check.read_text()
+    for i in range(n):
+        check.write_text(original + f"\n# edit {i}\n")
+        course = load_course(root)
+        yield course_bundle(course, list(course.units))
+
+
+def test_a_worker_unpacks_courses_only_into_a_folder_of_its_own(tmp_path, monkeypatch):
+    """/tmp is shared: a folder planted there under the cache's name (open to
+    others, a link, another user's) could hold checks that give full marks.
+    The worker refuses it, and says what to do."""
+    import tempfile
+
+    from autograder.cluster import _unpacked
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    bundle = next(_bundles(tmp_path, 1))
+    cache = tmp_path / f"torchgrade-courses-{os.getuid()}"
+    home = _unpacked(bundle)
+    assert home.parent == cache and cache.stat().st_mode & 0o777 == 0o700
+    cache.chmod(0o777)
+    with pytest.raises(RuntimeError, match="this user's alone"):
+        _unpacked(bundle)
+    cache.chmod(0o700)
+    cache.rename(tmp_path / "elsewhere")
+    cache.symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RuntimeError, match="remove it"):
+        _unpacked(bundle)
+    if os.geteuid() == 0:
+        cache.unlink()
+        (tmp_path / "elsewhere").rename(cache)
+        os.chown(cache, 65534, 65534)
+        with pytest.raises(RuntimeError, match="another user's"):
+            _unpacked(bundle)
+
+
+def test_a_worker_keeps_its_latest_courses_only(tmp_path, monkeypatch):
+    """Each edit of a course is a new bundle; a long-lived worker keeps the
+    four it used last, and clears an interrupted unpacking once it is old."""
+    import tempfile
+    import time
+
+    from autograder.cluster import _KEEP_COURSES, _unpacked
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = tmp_path / f"torchgrade-courses-{os.getuid()}"
+    bundles = list(_bundles(tmp_path, 7))
+    homes = []
+    for bundle in bundles[:6]:
+        homes.append(_unpacked(bundle))
+        time.sleep(0.01)  # distinct times of use
+    kept = sorted(p for p in cache.iterdir())
+    assert kept == sorted(homes[-_KEEP_COURSES:])
+    _unpacked(bundles[2])  # used again: unpacked again, the oldest goes
+    stale, fresh = cache / "new-stale", cache / "new-fresh"
+    stale.mkdir()
+    fresh.mkdir()
+    os.utime(stale, (time.time() - 7200,) * 2)
+    home = _unpacked(bundles[6])
+    left = set(cache.iterdir())
+    assert home in left and homes[2] in left and fresh in left and stale not in left
+    assert len(left - {fresh}) == _KEEP_COURSES
