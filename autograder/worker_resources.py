@@ -8,7 +8,6 @@ runtime probe must have shown that a sandbox reads the whole Python runtime.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import multiprocessing.util
 import os
@@ -31,19 +30,26 @@ __all__ = ["warm_torch", "shared_zygote", "zygote_for", "fork_keeps_autograd", "
            "proven", "warm_up", "private_tempdir", "sweep_stale_scratch"]
 
 
-@functools.cache
 def warm_torch(extras: tuple[str, ...] = ()) -> None:
     """This process's first use of fakegpu and of the common operators, and
     the imports its checks need beyond torch (``units.trusted_extras``: sympy,
-    dynamo), done once: before a pool forks its workers (they inherit it), or
-    while a command waits for its zygote, which imports its own meanwhile."""
+    dynamo), each done once: before a pool forks its workers (they inherit
+    it), or while a command waits for its zygote, which imports its own
+    meanwhile."""
+    todo = [part for part in ("base", *extras) if part not in _WARMED]
+    if not todo:
+        return
     fakegpu.warm()
-    for module in dict.fromkeys(m for e in extras for m in EXTRA_IMPORTS.get(e, ())):
+    for module in dict.fromkeys(m for e in todo for m in EXTRA_IMPORTS.get(e, ())):
         try:
             importlib.import_module(module)
         except ImportError:
             pass  # a speed-up only: the first check that needs it imports it
-    rehearsal.rehearse(("base", *extras))
+    rehearsal.rehearse(tuple(todo))
+    _WARMED.update(todo)
+
+
+_WARMED: set[str] = set()  # what warm_torch has done in this process (a forked worker inherits it)
 
 
 def shared_zygote(course: Course, settings: RunSettings) -> Zygote | None:
