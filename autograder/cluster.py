@@ -30,13 +30,14 @@ import io
 import os
 import secrets
 import shutil
-import stat
 import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from autograder.private_folder import private_folder
 
 if TYPE_CHECKING:  # the command imports this module before torch: keep it light
     from autograder.jobs import Job
@@ -150,17 +151,11 @@ def _unpacked(bundle: bytes) -> Path:
 
 
 def _private_cache() -> Path:
-    """``$TMPDIR/torchgrade-courses-<uid>``, made 0700; refused if it is anyone else's or open to others."""
-    root = Path(tempfile.gettempdir()) / f"torchgrade-courses-{os.getuid()}"
+    """``$TMPDIR/torchgrade-courses-<uid>``, this user's alone (``private_folder``)."""
     try:
-        root.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(root)
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise RuntimeError(f"{root} is not a folder of this user's alone (a link, another user's, or writable by others): "
-                           "remove it, or point TMPDIR at a private folder")  # fmt: skip
-    return root
+        return private_folder(Path(tempfile.gettempdir()) / f"torchgrade-courses-{os.getuid()}")
+    except PermissionError as exc:
+        raise RuntimeError(f"{exc}: remove it, or point TMPDIR at a private folder") from None
 
 
 def _prune(root: Path, keep: Path) -> None:

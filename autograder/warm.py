@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.private_folder import private_folder
+
 __all__ = ["IDLE_SECONDS", "socket_path", "ask", "start", "serve", "engine_version"]
 
 IDLE_SECONDS = 600
@@ -42,12 +44,10 @@ def engine_version() -> str:
 
 def _private_dir() -> Path:
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    folder = Path(base) / f"torchgrade-warm-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    info = os.lstat(folder)
-    if info.st_uid != os.getuid() or info.st_mode & 0o077 or not os.path.isdir(folder) or os.path.islink(folder):
-        raise PermissionError(f"{folder} is not a private folder of this user: not using a warm checker")
-    return folder
+    try:
+        return private_folder(Path(base) / f"torchgrade-warm-{os.getuid()}")
+    except PermissionError as exc:
+        raise PermissionError(f"{exc}: not using a warm checker") from None
 
 
 def socket_path(course_root: Path) -> Path:

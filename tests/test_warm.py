@@ -79,3 +79,19 @@ def test_it_stops_when_idle(course):
     proc = subprocess.Popen([sys.executable, "-c", f"from pathlib import Path; from autograder.warm import serve; serve(Path({str(course)!r}), idle_seconds=1)"])
     assert proc.wait(timeout=120) == 0
     assert not warm.socket_path(course).exists()
+
+
+def test_a_planted_socket_folder_is_not_used(tmp_path, monkeypatch):
+    """Another user who makes the warm checker's folder first (open to all,
+    or a link to theirs) could answer a student's checks: it is refused."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    folder = tmp_path / f"torchgrade-warm-{os.getuid()}"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    with pytest.raises(PermissionError, match="not using a warm checker"):
+        warm.socket_path(tmp_path)
+    folder.rmdir()
+    (tmp_path / "theirs").mkdir(mode=0o700)
+    folder.symlink_to(tmp_path / "theirs")
+    with pytest.raises(PermissionError, match="a link"):
+        warm.socket_path(tmp_path)
