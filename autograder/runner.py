@@ -23,7 +23,7 @@ from autograder.jobs import Job
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.session import run_session
 from autograder.suite import Check, CheckFileError, checks_in
-from autograder.units import Course, Unit, UnitError, trusted_extras, warm_extras
+from autograder.units import Course, Unit, trusted_extras, warm_extras
 from autograder.worker_resources import (
     Proof, await_proof, fork_keeps_autograd, private_tempdir, proven, ready, resources, shared_zygote,
     sweep_stale_scratch, warm_torch, warm_up, worker_init,
@@ -208,15 +208,3 @@ def isolation_warnings(results: list[dict]) -> list[str]:
         f"warning: submissions ran unconfined (without {', '.join(missing)} isolation; {bwrap_status()[1] or 'namespaces unavailable'}): "
         "they could reach the network and read or change what this user can"
     ]
-
-
-def load_units(course: Course, names: list[str] | None) -> list[Unit]:
-    """The units named (all when none are), refusing to go on over a broken one."""
-    if not names:
-        if course.broken:
-            raise GradingError("some units cannot be loaded:\n" + "\n".join(course.broken.values()))
-        return list(course.units)
-    try:
-        return [course.unit(n) for n in names]
-    except UnitError as exc:
-        raise GradingError(str(exc)) from None

@@ -102,6 +102,14 @@ class Course:
         known = ", ".join(u.name for u in self.units)
         raise UnitError(f"no unit named {name!r}; the units are: {known}")
 
+    def select(self, names: list[str] | None) -> list[Unit]:
+        """The units named (all when none are), refusing to go on over a broken one."""
+        if names:
+            return [self.unit(n) for n in names]
+        if self.broken:
+            raise UnitError("some units cannot be loaded:\n" + "\n".join(self.broken.values()))
+        return list(self.units)
+
     def for_file(self, filename: str) -> Unit | None:
         """The unit whose module a submitted file is (``tensors.py`` or ``tensors.ipynb``)."""
         stem = Path(filename).stem

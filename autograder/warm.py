@@ -117,7 +117,7 @@ def start(course_root: Path) -> None:
 def serve(course_root: Path, idle_seconds: float = IDLE_SECONDS) -> None:
     """The warm checker's loop: one request at a time, until idle or outdated."""
     from autograder.grading import check_work
-    from autograder.runner import RunSettings, cuda_note, load_units, new_seed, resolve_devices, warm_up
+    from autograder.runner import RunSettings, cuda_note, new_seed, resolve_devices, warm_up
     from autograder.units import load_course
 
     devices = resolve_devices(None, False)
@@ -156,7 +156,7 @@ def serve(course_root: Path, idle_seconds: float = IDLE_SECONDS) -> None:
                         reply = {"ok": True}
                     else:
                         course = load_course(course_root)
-                        units = load_units(course, request.get("units") or None)
+                        units = course.select(request.get("units") or None)
                         seed = request.get("seed")
                         settings = RunSettings(devices=devices, seed=int(seed) if seed is not None else new_seed(),
                                                which=request.get("which", "auto"), allow_unconfined=True)  # fmt: skip

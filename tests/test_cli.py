@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -29,6 +31,27 @@ def run(*args: str):
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["grade", "--help"], ["check", "--help"], ["watch", "--help"], ["check", "--bogus"],
+    ["check", "nope"], ["grade", "{subs}", "--out", "{out}", "--units", "nope"], ["release", "{out}", "--units", "nope"],
+    ["list"], ["hint", "01_toy"],
+])  # fmt: skip
+def test_help_lists_and_usage_errors_answer_without_torch(args, course, tmp_path):
+    """Only grading needs torch (2 s to import): help, lists, hints and a
+    wrong option or unit name answer without it, and without a zygote."""
+    (tmp_path / "subs").mkdir()
+    argv = [a.format(subs=tmp_path / "subs", out=tmp_path / "out") for a in args] + ["--course", str(course)] * (args[-1] != "--help")
+    script = (
+        "import sys\nfrom autograder.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit as exc:\n    print('exit', exc.code)\n"
+        "print('loaded', sorted(m for m in ('torch', 'autograder.zygote') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=course)
+    assert "loaded []" in done.stdout, done.stdout + done.stderr
+    wrong = args[-1] == "nope" or args[-1] == "--bogus"
+    assert ("exit 2" in done.stdout) == wrong, done.stdout + done.stderr
 
 
 def test_check_stub_fails_and_solution_passes(course):

@@ -3,13 +3,14 @@ and the zygote started before the engine's imports."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from autograder.units import Course, UnitError, find_course, load_course
+from autograder.units import Course, Unit, UnitError, find_course, load_course
 
 console = Console(stderr=False)
 err = Console(stderr=True)
@@ -38,24 +39,18 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
-def _warm_extras(c: Course, names: list[str] | None) -> tuple[str, ...]:
-    from autograder.units import warm_extras
-
-    try:
-        return warm_extras([c.unit(n) for n in names] if names else list(c.units))
-    except Exception:  # noqa: BLE001 - a speed hint only; load_units reports broken units
-        return ()
-
-
-def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
+def _prestart_zygote(c: Course, units: list[Unit]) -> None:
     """Start the sandbox zygote now, before this process imports the engine.
 
     The launch is the one ``runner`` will ask for (a run of one worker on this
     course), so it is taken over there; a different one is stopped. It is
     told what the units need beyond torch (``units.warm_extras``: sympy,
     dynamo), to import while it waits rather than leave it to each sandbox.
+    Commands pick their units first: a wrong name is told at once, not after
+    an import of torch.
     """
     from autograder.confinement import ConfinementError, bwrap_status, plan
+    from autograder.units import warm_extras
     from autograder.zygote import prestart
 
     if bwrap_status()[0] is not None:
@@ -63,7 +58,7 @@ def _prestart_zygote(c: Course, units: list[str] | None = None) -> None:
             launch = plan([str(c.root)], cuda=any(Path("/dev").glob("nvidia*")))
         except ConfinementError:
             return  # a head start only: the run itself says what is wrong
-        prestart(launch, extras=_warm_extras(c, units))
+        prestart(launch, extras=warm_extras(units))
 
 
 class _UserError(click.ClickException):
@@ -82,15 +77,21 @@ class _Group(click.Group):
             raise
 
 
+# Errors that are the input's or the course's fault, by the module that
+# defines each: one clear line each.
+_USER_ERRORS = (
+    ("autograder.confinement", "ConfinementError"), ("autograder.demo", "DemoError"),
+    ("autograder.intake", "IntakeError"), ("autograder.late", "LateError"),
+    ("autograder.nbgrader_export", "NbgraderError"), ("autograder.release", "ReleaseError"),
+    ("autograder.runner", "GradingError"),
+)  # fmt: skip
+
+
 def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors that are the input's or the course's fault: one clear line each."""
-    from autograder.confinement import ConfinementError
-    from autograder.demo import DemoError
-    from autograder.intake import IntakeError
-    from autograder.late import LateError
-    from autograder.nbgrader_export import NbgraderError
-    from autograder.release import ReleaseError
-    from autograder.runner import GradingError
+    """The user-error classes whose modules are loaded.
 
-    return (UnitError, GradingError, IntakeError, ReleaseError, LateError, NbgraderError, DemoError, ConfinementError)
-
+    An exception can only come from a module that is loaded, and importing
+    the others would import torch (2 s) for a usage error or ``--help``.
+    """
+    loaded = (sys.modules.get(module) for module, _ in _USER_ERRORS)
+    return (UnitError, *(getattr(m, name) for m, (_, name) in zip(loaded, _USER_ERRORS) if m is not None))

@@ -25,13 +25,13 @@ def dev() -> None:
 def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> None:
     """Prove that each stub scores 0, each solution full marks, and each trap mutant loses exactly its checks."""
     from autograder.devcheck import prove_unit
-    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+    from autograder.runner import RunSettings, cuda_note, new_seed
 
     c = _course(course)
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), allow_unconfined=True)
     err.print(f"seed {settings.seed}  ·  {cuda_note(settings.devices)}")
     bad = 0
-    for u in load_units(c, list(units) or None):
+    for u in c.select(list(units) or None):
         proof = prove_unit(c, u, settings)
         mark = "[green]ok[/]" if proof.ok else "[red]FAILED[/]"
         console.print(f"{mark} {u.name}")
@@ -52,14 +52,14 @@ def dev_check(units: tuple[str, ...], seed: int | None, course: Path | None) -> 
 @_course_option
 def dev_mutants(units: tuple[str, ...], as_json: bool, workers: int | None, threshold: float, seed: int | None, course: Path | None) -> None:
     """Mutation-test the hidden checks: mutants of each reference solution that the checks must catch."""
-    from autograder.runner import RunSettings, load_units, new_seed
+    from autograder.runner import RunSettings, new_seed
     from autograder.mutation import mutate_unit  # libcst: needed only here
 
     c = _course(course)
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(),
                            workers=workers or os.cpu_count() or 1, which="hidden", allow_unconfined=True)  # fmt: skip
     found = {}
-    for u in load_units(c, list(units) or None):
+    for u in c.select(list(units) or None):
         result = mutate_unit(c, u, settings)
         found[u.name] = result
         if not as_json:

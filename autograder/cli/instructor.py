@@ -36,18 +36,18 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
           seed: int | None, course: Path | None) -> None:
     """Grade a class. SUBMISSIONS is a folder (or .zip) of <student>/<unit files>, an nbgrader course, or an LMS download."""
     c = _course(course)
+    units = c.select(unit_names.split(",") if unit_names else None)
     from autograder.cluster import cluster_devices, scheduler_address
 
     scheduler = scheduler_address(scheduler)
     if not scheduler:  # the first worker's zygote: its import of torch overlaps ours
-        _prestart_zygote(c, unit_names.split(",") if unit_names else None)
+        _prestart_zygote(c, units)
     from autograder.grading import grade_class
     from autograder.late import LatePolicy, load_extensions, parse_time
     from autograder.report import class_table
-    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+    from autograder.runner import RunSettings, cuda_note, new_seed
 
     timeline.mark("engine imported")
-    units = load_units(c, unit_names.split(",") if unit_names else None)
     asked = devices.split(",") if devices else None
     # On a cluster the GPUs are the workers': CUDA where a worker offers one.
     settings = RunSettings(
@@ -90,10 +90,8 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
 def release(out: Path, unit_names: str | None, title: str, hint_levels: int, course: Path | None) -> None:
     """Build the student release in OUT: stubs, public checks, data, the tool; no solutions, no hidden checks."""
     from autograder.release import build_release
-    from autograder.runner import load_units
-
     c = _course(course)
-    made = build_release(c, out, load_units(c, unit_names.split(",") if unit_names else None), title, hint_levels)
+    made = build_release(c, out, c.select(unit_names.split(",") if unit_names else None), title, hint_levels)
     console.print(f"wrote {made.root}: {len(made.units)} units, {made.files} files, no solutions and no hidden checks")
 
 

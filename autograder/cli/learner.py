@@ -54,6 +54,7 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
         if found is None:
             raise click.UsageError(f"{file.name} is not a unit's file name; name the unit: torchgrade check UNIT --file {file}")
         unit = found.name
+    units = c.select([unit] if unit else None)
     which = "public" if public else "auto"
     # On a terminal, a warm checker of this course answers in the time the checks take.
     warm_ok = (console.is_terminal and not as_json and not os.environ.get("TORCHGRADE_NO_WARM")) or os.environ.get("TORCHGRADE_WARM") == "1"
@@ -71,12 +72,11 @@ def check(unit: str | None, file: Path | None, as_json: bool, public: bool, seed
                       for n, d in reply["scores"].items()}  # fmt: skip
             _report_check(c, [c.unit(n) for n in reply["units"]], scores, reply["seed"], reply["cuda"], reply["warnings"], as_json,
                            reply.get("devices"))  # fmt: skip
-    _prestart_zygote(c, [unit] if unit else None)  # before the engine's imports: its import of torch overlaps ours
+    _prestart_zygote(c, units)  # before the engine's imports: its import of torch overlaps ours
     from autograder.grading import check_work
-    from autograder.runner import RunSettings, cuda_note, load_units, new_seed
+    from autograder.runner import RunSettings, cuda_note, new_seed
 
     timeline.mark("engine imported")
-    units = load_units(c, [unit] if unit else None)
     # A learner's own code may run unconfined where bubblewrap is missing; the run says so.
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(),
                            which=which, allow_unconfined=True)  # fmt: skip
@@ -209,5 +209,6 @@ def watch(unit: str | None, course: Path | None) -> None:
     from autograder.watch import Watch
 
     c = _course(course)
-    _prestart_zygote(c, [unit] if unit else None)
-    Watch(c, c.unit(unit) if unit else None, console).run()
+    chosen = c.unit(unit) if unit else None
+    _prestart_zygote(c, [chosen] if chosen else list(c.units))
+    Watch(c, chosen, console).run()

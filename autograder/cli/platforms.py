@@ -22,10 +22,8 @@ def gradescope() -> None:
 def gradescope_build(out: Path, unit_names: str | None, course: Path | None) -> None:
     """Write the Gradescope autograder zip (setup.sh, run_autograder, the course) to OUT."""
     from autograder import gradescope as gs
-    from autograder.runner import load_units
-
     c = _course(course)
-    units = load_units(c, unit_names.split(",") if unit_names else None)
+    units = c.select(unit_names.split(",") if unit_names else None)
     gs.build_zip(c, units, out)
     console.print(f"wrote {out}: upload it as the assignment's autograder ({', '.join(u.name for u in units)})")
 
@@ -39,10 +37,10 @@ def gradescope_build(out: Path, unit_names: str | None, course: Path | None) -> 
 def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int | None, course: Path | None) -> None:
     """Grade one submission folder and write Gradescope's results.json (used by run_autograder)."""
     from autograder.grading import grade_submission
-    from autograder.runner import RunSettings, load_units, new_seed
+    from autograder.runner import RunSettings, new_seed
 
     c = _course(course)
-    units = load_units(c, unit_names.split(","))
+    units = c.select(unit_names.split(","))
     # Gradescope gives each submission a container of its own: where that
     # container cannot run bubblewrap, the container is the only boundary, and
     # the results say so.
@@ -67,10 +65,8 @@ def nbgrader() -> None:
 def nbgrader_assign(course_dir: Path, unit_names: str | None, course_id: str, course: Path | None) -> None:
     """Write COURSE_DIR/source/<unit>/ for nbgrader: solution regions, test cells that run torchgrade's checks."""
     from autograder.nbgrader_course import write_source
-    from autograder.runner import load_units
-
     c = _course(course)
-    for path in write_source(c, course_dir, load_units(c, unit_names.split(",") if unit_names else None), course_id):
+    for path in write_source(c, course_dir, c.select(unit_names.split(",") if unit_names else None), course_id):
         err.print(f"wrote {path}")
     err.print(f"next, in {course_dir}: nbgrader generate_assignment UNIT, then collect, then nbgrader autograde UNIT")
 
@@ -107,10 +103,10 @@ def prairielearn() -> None:
 def prairielearn_run(unit_names: str, root: Path, seed: int | None, course: Path | None) -> None:
     """Grade ROOT/student/ and write ROOT/results/results.json (PrairieLearn reads it)."""
     from autograder.prairielearn import default_course, grade_job, write_results
-    from autograder.runner import RunSettings, load_units, new_seed
+    from autograder.runner import RunSettings, new_seed
 
     c = _course(course if course is not None else (default_course(root) if default_course(root).is_dir() else None))
-    units = load_units(c, unit_names.split(","))
+    units = c.select(unit_names.split(","))
     # One container per job, as on Gradescope: where it cannot run bubblewrap, it is the boundary.
     settings = RunSettings(devices=_devices(None, False), seed=seed if seed is not None else new_seed(), workers=1,
                            which="hidden", allow_unconfined=True)  # fmt: skip
