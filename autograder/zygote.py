@@ -160,12 +160,11 @@ _PRESTARTED: list[Zygote] = []
 _HANDED_OVER: list[Zygote] = []
 
 
-def prestart(launch: Launch, extras: tuple[str, ...] = ()) -> None:
+def prestart(launch: Launch) -> Zygote:
     zygote = Zygote(launch)
     zygote.start()
-    if extras:
-        zygote.deepen(extras)
     _PRESTARTED.append(zygote)
+    return zygote
 
 
 def forget_prestarted() -> None:
