@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.units import Unit
 
-__all__ = ["Job"]
+__all__ = ["Job", "chunk_jobs"]
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,23 @@ class Job:
     origin: Path | None = None  # the file handed in, when ``source`` is the grader's private copy of it
     notes: tuple[str, ...] = ()  # what intake left out of the file (a notebook's magics, say)
     notebook: bool = False  # ``source`` was made from a notebook: its skipped cells are read back
+
+
+def chunk_jobs(jobs: list[Job], workers: int, most: int = 16) -> list[list[Job]]:
+    """``jobs`` in chunks of whole students for ``workers``, largest first.
+
+    Each chunk takes an even share of the students still left between the
+    workers, two shares each, at least two students and at most ``most``
+    (a killed run loses one chunk at most). So the chunks shrink towards the
+    end, and a slow submission there keeps one worker busy alone for a
+    small chunk, not a large one. Jobs keep their order within a chunk.
+    """
+    students = sorted({j.student for j in jobs})
+    out: list[list[Job]] = []
+    start = 0
+    while start < len(students):
+        size = max(2, min(most, math.ceil((len(students) - start) / (2 * workers))))
+        group = set(students[start : start + size])
+        out.append([j for j in jobs if j.student in group])
+        start += size
+    return out

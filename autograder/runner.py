@@ -19,7 +19,7 @@ import torch
 
 from autograder import timeline
 from autograder.confinement import bwrap_status
-from autograder.jobs import Job
+from autograder.jobs import Job, chunk_jobs
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.session import run_session
 from autograder.suite import Check, CheckFileError, checks_in
@@ -110,13 +110,9 @@ def run_jobs(
             f"submissions cannot be confined here: {bwrap_status()[1]}. Install bubblewrap, or pass --unconfined "
             "to run untrusted code without confinement (it could read and change whatever this user can)"
         )
-    students = sorted({j.student for j in jobs})
+    students = {j.student for j in jobs}
     workers = max(1, min(settings.workers, len(students), math.ceil(len(jobs) / JOBS_PER_WORKER)))
-    # At most 16 students a chunk and four chunks a worker, so that a killed
-    # run loses little and work is shared; each chunk is stored as it comes in.
-    size = max(2, min(16, len(students) // (workers * 4)))
-    groups = [students[i : i + size] for i in range(0, len(students), size)]
-    chunks = [[j for j in jobs if j.student in set(g)] for g in groups]
+    chunks = chunk_jobs(jobs, workers)  # each stored as it comes in
     results: list[dict] = []
     done = 0
     extras = warm_extras({j.unit.name: j.unit for j in jobs}.values())
