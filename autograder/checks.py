@@ -166,7 +166,7 @@ def _todo(what: str) -> NoReturn:
 
 def distinct_sizes(gen: torch.Generator, k: int, lo: int, hi: int) -> list[int]:
     """``k`` different ints in ``[lo, hi)`` drawn from ``gen``: sizes for dimensions, so swapped axes fail."""
-    return [int(v) + lo for v in torch.randperm(hi - lo, generator=gen)[:k]]
+    return [v + lo for v in torch.randperm(hi - lo, generator=gen)[:k].tolist()]
 
 
 def expect_tuple(actual: Any, n: int, what: str = "the result") -> tuple:
