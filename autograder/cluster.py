@@ -253,6 +253,7 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
     """Grade ``jobs`` on the cluster at ``settings.scheduler``; as ``runner.run_jobs`` does locally."""
     from distributed import as_completed
 
+    from autograder.jobs import chunk_jobs
     from autograder.runner import GradingError
 
     client = _connect(settings.scheduler)
@@ -261,10 +262,9 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
     try:
         cuda = "cuda" in settings.devices
         _gpu_offered(client, settings.scheduler, need=cuda)
-        students = sorted({j.student for j in jobs})
-        size = max(1, min(8, len(students) // (4 * len(client.scheduler_info()["workers"])) or 1))
-        groups = [set(students[i : i + size]) for i in range(0, len(students), size)]
-        chunks = [[j for j in jobs if j.student in g] for g in groups]
+        # Tasks of at most 8 students, down to one each at the end: a task that
+        # dies takes only its own students along, and the last leave no worker idle long.
+        chunks = chunk_jobs(jobs, len(client.scheduler_info()["workers"]), most=8, least=1)
         parts = ("cpu", "cuda") if cuda else ("all",)
         # TORCHGRADE_DASK_RESOURCES=NAME=1 keeps the run on the workers that offer NAME (a benchmark's pool of one)
         extra: dict[str, float] = {}

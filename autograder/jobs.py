@@ -25,20 +25,20 @@ class Job:
     notebook: bool = False  # ``source`` was made from a notebook: its skipped cells are read back
 
 
-def chunk_jobs(jobs: list[Job], workers: int, most: int = 16) -> list[list[Job]]:
+def chunk_jobs(jobs: list[Job], workers: int, most: int = 16, least: int = 2) -> list[list[Job]]:
     """``jobs`` in chunks of whole students for ``workers``, largest first.
 
-    Each chunk takes an even share of the students still left between the
-    workers, two shares each, at least two students and at most ``most``
-    (a killed run loses one chunk at most). So the chunks shrink towards the
-    end, and a slow submission there keeps one worker busy alone for a
-    small chunk, not a large one. Jobs keep their order within a chunk.
+    Each chunk takes two shares of the students still left per worker, at
+    least ``least`` and at most ``most`` (a killed run loses one chunk at
+    most). So the chunks shrink towards the end, and a slow submission there
+    keeps one worker busy alone for a small chunk, not a large one. Jobs
+    keep their order within a chunk.
     """
     students = sorted({j.student for j in jobs})
     out: list[list[Job]] = []
     start = 0
     while start < len(students):
-        size = max(2, min(most, math.ceil((len(students) - start) / (2 * workers))))
+        size = max(least, min(most, math.ceil((len(students) - start) / (2 * workers))))
         group = set(students[start : start + size])
         out.append([j for j in jobs if j.student in group])
         start += size

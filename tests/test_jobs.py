@@ -34,3 +34,8 @@ def test_chunks_shrink_towards_the_end():
     assert sizes == sorted(sizes, reverse=True)
     assert max(sizes) <= 16 and sizes[-4:] == [2, 2, 2, 2]
     assert len(chunk_jobs(_jobs(2000), 4)[0]) == 16  # a killed run loses one chunk at most
+
+
+def test_a_cluster_gets_tasks_of_eight_down_to_one():
+    sizes = [len(c) for c in chunk_jobs(_jobs(200), 2, most=8, least=1)]
+    assert max(sizes) == 8 and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1 and sum(sizes) == 200
