@@ -173,9 +173,9 @@ def main() -> None:
             for name, seconds in m.items():
                 print(f"  {name:22s} {seconds:7.2f} s")
             bare = m["import torch"]
-            rows = [("check, fresh, against import torch", f"+{m['check (fresh)'] - bare:.2f} s", "<= +0.50 s", m["check (fresh)"] - bare <= 0.5),
+            rows = [("check, fresh, against import torch", f"{m['check (fresh)'] - bare:+.2f} s", "<= +0.50 s", m["check (fresh)"] - bare <= 0.5),
                     ("check, warm", f"{m['check (warm)']:.2f} s", "(none)", None),
-                    ("check 10 (optimizers), fresh, against import torch", f"+{m['check 10 (fresh)'] - bare:.2f} s", "<= +0.50 s",
+                    ("check 10 (optimizers), fresh, against import torch", f"{m['check 10 (fresh)'] - bare:+.2f} s", "<= +0.50 s",
                      m["check 10 (fresh)"] - bare <= 0.5),
                     ("  the same, against import torch + one optimizer", f"{m['check 10 (fresh)'] - m['import torch + SGD']:+.2f} s", "(none)", None)]  # fmt: skip
             if "nbgrader autograde" in m:
@@ -193,7 +193,7 @@ def main() -> None:
                     cmd, cwd, env = cases[name]
                     wall, records = traced(cmd, cwd, env)
                     first = where_the_time_went(f"torchgrade {name}", wall, records, jobs)
-                    rows.append((f"{name}: its first check begins, against import torch", f"+{first - bare:.2f} s", "<= +0.50 s", first - bare <= 0.5))
+                    rows.append((f"{name}: its first check begins, against import torch", f"{first - bare:+.2f} s", "<= +0.50 s", first - bare <= 0.5))
             print("\ntargets:")
             for what, got, target, met in rows:
                 print(f"  {what:56s} {got:>9s}   target {target:10s} {'' if met is None else 'met' if met else 'NOT met'}")
