@@ -88,7 +88,7 @@ _USER_ERRORS = (
     ("autograder.confinement", "ConfinementError"), ("autograder.demo", "DemoError"),
     ("autograder.intake", "IntakeError"), ("autograder.late", "LateError"),
     ("autograder.nbgrader_export", "NbgraderError"), ("autograder.release", "ReleaseError"),
-    ("autograder.runner", "GradingError"),
+    ("autograder.run_settings", "GradingError"),
 )  # fmt: skip
 
 
