@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -124,3 +125,26 @@ def test_what_a_run_said_of_a_grading_survives_a_resumed_run(tmp_path):
     cached = book.cached(jobs)
     assert sorted((k, r["kind"], r["text"]) for k, rows in cached.items() for r in rows) == sorted(
         ((r["student"], r["unit"]), r["kind"], r["text"]) for r in said)  # fmt: skip
+
+
+def test_a_class_larger_than_a_query_batch_is_found_whole(tmp_path):
+    """Stored gradings are looked up 500 students a query: each of 1,100 is
+    found again with its own results, none is written twice, and a changed
+    file or a changed check is not taken for a stored grading."""
+    from autograder.gradebook import Gradebook
+    from autograder.jobs import Job
+
+    unit = load_course(FIXTURE).units[0]
+    jobs = [Job(f"s{i:04d}", unit, None, problem="missing") for i in range(1100)]
+    book = Gradebook(Gradebook.default_url(tmp_path))
+    run = book.start_run(1, {})
+    said = [{"kind": "check", "student": j.student, "unit": unit.name, "check": "c", "exercise": "e", "device": "cpu",
+             "status": "failed", "max_points": 1.0, "message": f"said to {j.student}", "trap": None} for j in jobs]  # fmt: skip
+    book.save(run, jobs, said)
+    book.save(run, jobs[::-1], said)  # again, in another order: nothing is written twice
+    assert (book.count("gradings"), book.count("results")) == (1100, 1100)
+    cached = book.cached(jobs)
+    assert len(cached) == 1100 and all([r["message"] for r in rows] == [f"said to {s}"] for (s, _), rows in cached.items())
+    assert book.cached([Job("s0001", unit, None, problem="another file")]) == {}
+    changed = dataclasses.replace(unit, root=tmp_path)  # its checks hash differently (none there)
+    assert book.cached([Job("s0001", changed, None, problem="missing")]) == {}
