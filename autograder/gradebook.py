@@ -25,7 +25,7 @@ from autograder.jobs import Job
 from autograder.safetext import printable
 from autograder.units import Unit
 
-__all__ = ["Gradebook", "grading_key"]
+__all__ = ["Gradebook", "grading_keys"]
 
 _meta = sa.MetaData()
 runs = sa.Table(
@@ -80,14 +80,10 @@ def _sha(*parts: bytes) -> str:
     return h.hexdigest()
 
 
-def grading_key(job: Job) -> tuple[str, str, str, str]:
-    """(student, unit, content hash, checks hash): what a grading is of."""
-    return _keys([job])[0]
-
-
-def _keys(jobs: list[Job]) -> list[tuple[str, str, str, str]]:
-    """``grading_key`` of each job, each unit's checks hashed once (three files
-    read per job made 3,600 jobs take 0.3 s before the first was graded)."""
+def grading_keys(jobs: list[Job]) -> list[tuple[str, str, str, str]]:
+    """What each job's grading is of: (student, unit, content hash, checks hash).
+    Each unit's checks are hashed once (three files read per job made 3,600
+    jobs take 0.3 s before the first was graded)."""
     checks: dict[str, str] = {}
     keys = []
     for job in jobs:
@@ -140,7 +136,7 @@ class Gradebook:
         """``{(student, unit): results}`` of the jobs already graded with the same file and checks."""
         found: dict[tuple[str, str], list[dict]] = {}
         with self.engine.connect() as db:
-            keys = _keys(jobs)
+            keys = grading_keys(jobs)
             stored = _stored(db, keys)
             rows_of = _results_of(db, [g.id for g in stored.values()])
             for job, key in zip(jobs, keys):
@@ -161,7 +157,7 @@ class Gradebook:
         for r in chunk:
             if r.get("kind") in ("check", "note", "problem"):
                 by_job.setdefault((r["student"], r["unit"]), []).append(r)
-        keys = _keys(jobs)
+        keys = grading_keys(jobs)
         with self.engine.begin() as db:
             stored = _stored(db, keys)
             for job, key in zip(jobs, keys):

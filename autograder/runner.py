@@ -115,7 +115,8 @@ def run_jobs(
     chunks = chunk_jobs(jobs, workers)  # each stored as it comes in
     results: list[dict] = []
     done = 0
-    extras = warm_extras({j.unit.name: j.unit for j in jobs}.values())
+    units = list({j.unit.name: j.unit for j in jobs}.values())
+    extras = warm_extras(units)
     if workers == 1:
         if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
             ready(resources(course, settings)[0], extras)
@@ -130,7 +131,7 @@ def run_jobs(
         return results
     # Once, here, rather than in each worker's first check: the workers
     # inherit it, and the zygote imports its own extras meanwhile.
-    warm_torch(trusted_extras({j.unit.name: j.unit for j in jobs}.values()))
+    warm_torch(trusted_extras(units))
     # fork: workers start with torch already imported (spawn costs seconds
     # each), unless this process has run autograd: its children could not.
     ctx = get_context("fork" if fork_keeps_autograd() else "spawn")
