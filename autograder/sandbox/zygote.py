@@ -76,6 +76,10 @@ def serve(fd: int, config: dict) -> None:
     finally:
         if scratch_root:
             shutil.rmtree(scratch_root, ignore_errors=True)
+    # Nothing is left to write, and the trusted side waits for this exit:
+    # skip the interpreter's teardown of torch (0.3 s; 0.5 s more once
+    # dynamo is in).
+    os._exit(0)
 
 
 def _warm_next(pending: list[str]) -> None:
