@@ -9,7 +9,9 @@ exercise to fake:
 
 - ``shares_memory``: a pattern is written into the returned object in the
   sandbox, and the argument read back must have changed exactly as writing
-  into ``view(argument)`` changes it here;
+  into ``view(argument)`` changes it here. The pattern is drawn afresh from
+  the OS's randomness for each probe: a fixed one could be written into the
+  argument ahead of the probe by a submission that returns a copy;
 - ``gradients_through``: gradients are taken through the returned tensor in
   the sandbox, with respect to the call's arguments, and compared with the
   ones the check computes itself.
@@ -19,6 +21,7 @@ exercise to fake:
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Callable
 
 import numpy as np
@@ -50,8 +53,7 @@ def shares_memory(sandbox: Sandbox, value: Any, arg: Any, *, view: Callable[[tor
     target = view(local)
     if tuple(target.shape) != tuple(value.shape):
         return False
-    steps = torch.arange(target.numel(), dtype=torch.float64).reshape(target.shape)
-    pattern = (steps + 7 if not target.dtype.is_floating_point else steps * 0.25 + 7).to(target.dtype).to(target.device)
+    pattern = _unforeseeable(target).to(target.device)
     with torch.no_grad():
         target.copy_(pattern)
     try:
@@ -60,6 +62,25 @@ def shares_memory(sandbox: Sandbox, value: Any, arg: Any, *, view: Callable[[tor
         return False
     back = _as_tensor(back) if isinstance(back, (torch.Tensor, np.ndarray)) else None
     return back is not None and back.shape == local.shape and torch.equal(back.to(local.device, local.dtype), local)
+
+
+def _unforeseeable(like: torch.Tensor) -> torch.Tensor:
+    """Values of ``like``'s shape and dtype that no submission can know ahead
+    of the probe, and not all equal to ``like``'s (else a copy would pass)."""
+    gen = torch.Generator().manual_seed(secrets.randbits(63))
+    shape, dtype = tuple(like.shape), like.dtype
+    if dtype == torch.bool:
+        out = torch.randint(0, 2, shape, generator=gen).bool()
+    elif dtype.is_floating_point or dtype.is_complex:
+        out = (torch.rand(shape, generator=gen, dtype=torch.float64) * 16 - 8).to(dtype)
+    else:
+        info = torch.iinfo(dtype)
+        out = torch.randint(max(info.min, -1000), min(info.max, 1000) + 1, shape, generator=gen).to(dtype)
+    current = like.detach().cpu()
+    if out.numel() and torch.equal(out, current):
+        flat = out.view(-1)
+        flat[0] = ~flat[0] if dtype == torch.bool else flat[0] + 1
+    return out
 
 
 def gradients_through(sandbox: Sandbox, value: torch.Tensor, wrt: list[str], grad_output: torch.Tensor) -> tuple | None:

@@ -321,6 +321,35 @@ def test_forged_facts_earn_nothing(tmp_path, unit, attack, check):
     assert "share" in rows[check]["message"] or "track gradients" in rows[check]["message"], rows[check]
 
 
+ANSWER_AHEAD = """
+
+def flatten_batch(x):
+    out = x.reshape(x.size(0), -1).clone()  # a copy, not the view asked for
+    flat = x.view(x.size(0), -1)
+    steps = torch.arange(flat.numel(), dtype=torch.float64).reshape(flat.shape)
+    with torch.no_grad():  # the pattern the probe once wrote, written into x ahead of it
+        flat.copy_((steps * 0.25 + 7).to(flat.dtype))
+    return out
+"""
+
+
+def test_a_probe_cannot_be_answered_ahead(tmp_path):
+    """A copy passes for a view only if the submission can write, into its
+    argument, what the probe will write into the result: the probe's pattern
+    is drawn afresh each time, so no submission knows it ahead."""
+    from autograder.grading import check_work
+
+    course = load_course(COURSE)
+    u = course.unit("02_reshaping")
+    path = tmp_path / u.filename
+    path.write_text(u.solution.read_text() + ANSWER_AHEAD)
+    result = check_work(course, [u], RunSettings(seed=3, which="hidden"), file=path)
+    rows = {r["id"].split("::")[-1]: r for r in result.scores["02_reshaping"].checks}
+    view = rows["test_flatten_batch_is_view"]
+    assert view["status"] == "failed" and view["points"] == 0 and "share" in view["message"], view
+    assert rows["test_flatten_batch_values"]["status"] == "passed"  # the values are right: only the view is missing
+
+
 # ---------------------------------------------------------------- intake bombs and stale gradings
 
 
