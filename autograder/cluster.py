@@ -253,7 +253,7 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
     """Grade ``jobs`` on the cluster at ``settings.scheduler``; as ``runner.run_jobs`` does locally."""
     from distributed import as_completed
 
-    from autograder.jobs import chunk_jobs
+    from autograder.jobs import chunk_jobs, units_of
     from autograder.runner import GradingError
 
     client = _connect(settings.scheduler)
@@ -271,7 +271,7 @@ def run_on_cluster(course: Course, jobs: list[Job], settings, progress=None, on_
         if "=" in os.environ.get("TORCHGRADE_DASK_RESOURCES", ""):
             name, _, amount = os.environ["TORCHGRADE_DASK_RESOURCES"].partition("=")
             extra = {name: float(amount)}
-        units = list({j.unit.name: j.unit for j in jobs}.values())
+        units = units_of(jobs)
         # Each task carries the bundle (250 KB for all twelve units) rather than
         # a scattered copy: a copy dies with the worker that holds it, and once
         # every worker has been replaced Dask forgets the tasks that need it,

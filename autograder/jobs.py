@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder.units import Unit
 
-__all__ = ["Job", "chunk_jobs"]
+__all__ = ["Job", "chunk_jobs", "units_of"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,11 @@ class Job:
     origin: Path | None = None  # the file handed in, when ``source`` is the grader's private copy of it
     notes: tuple[str, ...] = ()  # what intake left out of the file (a notebook's magics, say)
     notebook: bool = False  # ``source`` was made from a notebook: its skipped cells are read back
+
+
+def units_of(jobs: list[Job]) -> list[Unit]:
+    """The units ``jobs`` are of, each once, in the order they first come."""
+    return list({j.unit.name: j.unit for j in jobs}.values())
 
 
 def chunk_jobs(jobs: list[Job], workers: int, most: int = 16, least: int = 2) -> list[list[Job]]:

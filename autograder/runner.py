@@ -19,7 +19,7 @@ import torch
 
 from autograder import timeline
 from autograder.confinement import bwrap_status
-from autograder.jobs import Job, chunk_jobs
+from autograder.jobs import Job, chunk_jobs, units_of
 from autograder.run_settings import GradingError, RunSettings, Which
 from autograder.session import run_session
 from autograder.suite import Check, CheckFileError, checks_in
@@ -115,7 +115,7 @@ def run_jobs(
     chunks = chunk_jobs(jobs, workers)  # each stored as it comes in
     results: list[dict] = []
     done = 0
-    units = list({j.unit.name: j.unit for j in jobs}.values())
+    units = units_of(jobs)
     extras = warm_extras(units)
     if workers == 1:
         if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
@@ -167,7 +167,7 @@ def run_jobs(
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One session over ``jobs``; runs in this process or a worker."""
     zygote, _ = resources(course, settings)
-    units = list({j.unit.name: j.unit for j in jobs}.values())
+    units = units_of(jobs)
     with timeline.span("torch warm"):
         warm_torch(trusted_extras(units))  # while the zygote may still be starting: before the first sandbox waits for it
     checks = {unit.name: _checks(path, settings) for path, unit in check_files(units, settings.which).items()}

@@ -161,6 +161,7 @@ _HANDED_OVER: list[Zygote] = []
 
 
 def prestart(launch: Launch) -> Zygote:
+    """Start a zygote for ``launch`` now, for ``take_prestarted`` to hand over later."""
     zygote = Zygote(launch)
     zygote.start()
     _PRESTARTED.append(zygote)
