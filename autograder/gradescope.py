@@ -14,12 +14,12 @@ it, and a ``run_autograder`` that grades with ``torchgrade gradescope run``.
 
 from __future__ import annotations
 
-import json
 import shutil
 import stat
 import zipfile
 from pathlib import Path
 
+from autograder.json_text import lined_json
 from autograder.release import tool_pyproject
 from autograder.scoring import runs_by_check
 from autograder.units import Course, Unit
@@ -123,7 +123,7 @@ def write_results(doc: dict, out: Path, visible: dict[str, str] | None = None) -
     for student in doc["students"]:
         path = out / student / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results_json(doc, student, visible=visible), indent=1))
+        path.write_text(lined_json(results_json(doc, student, visible=visible), "tests"))
         paths.append(path)
     return paths
 

@@ -12,12 +12,12 @@ A submission without any unit's file is not gradable (it costs no attempt).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from autograder.grading import grade_class
 from autograder.intake import collect_uploaded
+from autograder.json_text import lined_json
 from autograder.runner import RunSettings, private_tempdir
 from autograder.scoring import runs_by_check
 from autograder.units import Course, Unit
@@ -69,5 +69,5 @@ def grade_job(course: Course, units: list[Unit], root: Path, settings: RunSettin
 def write_results(results: dict, root: Path) -> Path:
     path = root / "results" / "results.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1))
+    path.write_text(lined_json(results, "tests"))
     return path

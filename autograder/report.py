@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import platform
 from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
+from autograder.json_text import lined_json
 from autograder.scoring import UnitScore
 from autograder.units import Unit
 
@@ -62,7 +62,7 @@ def write_grades(doc: dict, out: Path) -> tuple[Path, Path]:
     """Write ``grades.json`` and ``grades.csv`` (a row per student, a column per unit, the total)."""
     out.mkdir(parents=True, exist_ok=True)
     js, cs = out / "grades.json", out / "grades.csv"
-    js.write_text(json.dumps(doc, indent=1) + "\n")
+    js.write_text(lined_json(doc, "students"))
     names = [u["name"] for u in doc["units"]]
     with cs.open("w", newline="") as fh:
         w = csv.writer(fh)

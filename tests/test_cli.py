@@ -114,7 +114,10 @@ def test_grade_writes_json_and_csv(course, tmp_path):
     result = run("grade", str(subs), "--out", str(tmp_path / "out"), "--workers", "1", "--seed", "5", "--course", str(course))
     assert result.exit_code == 0, result.output
     assert "cuda: not available, GPU checks not run" in result.output or torch.cuda.is_available()
-    doc = json.loads((tmp_path / "out" / "grades.json").read_text())
+    text = (tmp_path / "out" / "grades.json").read_text()
+    doc = json.loads(text)
+    # a line per student: a regrade of one changes one line
+    assert [line.split(":")[0].strip() for line in text.splitlines() if line.startswith("  ")] == ['"amy"', '"bob"']
     amy = doc["students"]["amy"]["units"]["01_toy"]
     assert amy["score"] == amy["max_score"] == 4
     for check in amy["checks"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from autograder.json_text import lined_json
 from autograder.report import class_table
 
 
@@ -38,3 +39,15 @@ def test_grade_output_to_a_file_is_never_truncated(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert student in out.stdout and "…" not in out.stdout
+
+
+def test_lined_json_reads_back_the_same_with_a_line_per_item():
+    """Any document reads back equal; the spread collection, dict or list, has a line per item."""
+    import json
+
+    doc = {"a": 1, "tests": [{"x": [1, 2]}, "é\n\"q\"", None], "students": {"s1": {"u": 1.5}, "s\u2028": {}}, "empty": {}}
+    for spread in ("tests", "students", "empty", "absent"):
+        assert json.loads(lined_json(doc, spread)) == doc
+    lines = lined_json(doc, "tests").splitlines()
+    assert lines[3:6] == ['  {"x": [1, 2]},', '  "\\u00e9\\n\\"q\\"",', "  null"]
+    assert len(lined_json(doc, "students").splitlines()) == len(doc) + 2 + len(doc["students"]) + 1

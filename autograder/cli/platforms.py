@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from autograder.cli.common import _Group, _course, _course_option, _devices, _seed_option, console, err
+from autograder.json_text import lined_json
 
 
 @click.group(cls=_Group)
@@ -48,7 +49,7 @@ def gradescope_run(submission: Path, results: Path, unit_names: str, seed: int |
                            which="hidden", allow_unconfined=True)  # fmt: skip
     doc = grade_submission(c, units, submission, settings)
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps(doc, indent=1))
+    results.write_text(lined_json(doc, "tests"))
     console.print(f"score {doc['score']:g}: wrote {results}")
 
 
