@@ -35,7 +35,7 @@ from autograder.jobs import Job
 from autograder.safetext import printable
 from autograder.units import Course, Unit
 
-__all__ = ["Intake", "discover", "job_for_file", "collect_uploaded", "IntakeError"]
+__all__ = ["Intake", "discover", "units_handed_in", "job_for_file", "collect_uploaded", "IntakeError"]
 
 MAX_FILE_BYTES = 5 << 20
 # A zip of a class: bounded before and while it is unpacked (its own claims may lie).
@@ -71,12 +71,7 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
         raise IntakeError(f"{root} is not a folder or a .zip: expected SUBMISSIONS/<student>/<unit files>, "
                           "an nbgrader course, or an LMS download")  # fmt: skip
     notes: list[str] = []
-    if (root / "submitted").is_dir() or root.name == "submitted":
-        layout, found = "nbgrader", _nbgrader(root / "submitted" if (root / "submitted").is_dir() else root, course, notes)
-    elif any(kind == "file" and _CANVAS.match(p.name) for p, kind in _entries(root)):
-        layout, found = "lms", _lms(root, course, notes)
-    else:
-        layout, found = "folders", _folders(root, course, notes)
+    layout, found = _layout(root, course, notes)
     if not found:
         raise IntakeError(f"{root} has no student submissions: expected SUBMISSIONS/<student>/<unit files>, "
                           "an nbgrader course, or an LMS download")  # fmt: skip
@@ -87,6 +82,30 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
     released = _released(root / "release" if layout == "nbgrader" and (root / "submitted").is_dir() else None)
     jobs = [_job(student, unit, files, staging, notes, released) for student, files in sorted(found.items()) for unit in units]
     return Intake(jobs, [printable(n, 1000) for n in notes], layout)
+
+
+def units_handed_in(root: Path, course: Course, units: list[Unit]) -> list[Unit]:
+    """Of ``units``, those a file under ``root`` is handed in for, by the files'
+    names alone (nothing is read or copied; a zip counts as all of them).
+
+    For what a run's zygote imports ahead (``units.warm_extras``) before the
+    intake proper: a class that handed in unit 01 only does not wait for the
+    optimizers' imports because the course has unit 10.
+    """
+    if not root.is_dir():
+        return list(units)
+    _, found = _layout(root, course, [])
+    named = {unit.name for files in found.values() for name in files if (unit := course.for_file(name)) is not None}
+    return [u for u in units if u.name in named]
+
+
+def _layout(root: Path, course: Course, notes: list[str]) -> tuple[str, dict[str, Files]]:
+    """Which layout ``root`` is in, and each student's files by the name they count as."""
+    if (root / "submitted").is_dir() or root.name == "submitted":
+        return "nbgrader", _nbgrader(root / "submitted" if (root / "submitted").is_dir() else root, course, notes)
+    if any(kind == "file" and _CANVAS.match(p.name) for p, kind in _entries(root)):
+        return "lms", _lms(root, course, notes)
+    return "folders", _folders(root, course, notes)
 
 
 def _safe_id(name: str) -> str:

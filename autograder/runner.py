@@ -115,7 +115,7 @@ def run_jobs(
     chunks = chunk_jobs(jobs, workers)  # each stored as it comes in
     results: list[dict] = []
     done = 0
-    units = units_of(jobs)
+    units = _sandboxed_units(jobs)
     extras = warm_extras(units)
     if workers == 1:
         if len(jobs) > 2:  # worth the zygote's warm imports first, so that no sandbox repeats them
@@ -167,10 +167,9 @@ def run_jobs(
 def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dict]:
     """One session over ``jobs``; runs in this process or a worker."""
     zygote, _ = resources(course, settings)
-    units = units_of(jobs)
     with timeline.span("torch warm"):
-        warm_torch(trusted_extras(units))  # while the zygote may still be starting: before the first sandbox waits for it
-    checks = {unit.name: _checks(path, settings) for path, unit in check_files(units, settings.which).items()}
+        warm_torch(trusted_extras(_sandboxed_units(jobs)))  # while the zygote may still be starting: before the first sandbox waits for it
+    checks = {unit.name: _checks(path, settings) for path, unit in check_files(units_of(jobs), settings.which).items()}
     # Expected gradients on fakegpu in this thread, not handed to a device thread (as in the sandboxes).
     with timeline.span("session"), torch.autograd.set_multithreading_enabled(False):
         results = run_session(jobs, checks, seed=settings.seed, cuda="cuda" in settings.devices, zygote=zygote)
@@ -178,6 +177,12 @@ def _session(course: Course, jobs: list[Job], settings: RunSettings) -> list[dic
         proven()  # no result leaves a sandbox whose runtime is not proven whole
     timeline.flush()  # a pool worker ends without exit handlers
     return results
+
+
+def _sandboxed_units(jobs: list[Job]) -> list[Unit]:
+    """The units of the jobs that have a file: only they run checks that need
+    the extra imports (a missing file fails every check without running it)."""
+    return units_of([j for j in jobs if j.source is not None])
 
 
 def _checks(path: Path, settings: RunSettings) -> list[Check]:

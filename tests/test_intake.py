@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autograder.intake import IntakeError, discover
+from autograder.intake import IntakeError, discover, units_handed_in
 from autograder.units import load_course
 from tests.test_hostile import FIXTURE, SOLVED
 
@@ -115,3 +115,37 @@ def test_nbgrader_submitted_tree(course, tmp_path):
     assert jobs["ana"].origin == sub / "ana" / "ps2" / "toy.py"
     assert "return x * f" in jobs["ben"].source.read_text()
     assert any("ana: ps1/toy.py passed over, ps2/toy.py is newer" in n for n in intake.notes)
+
+
+def test_units_handed_in_by_names_alone_in_every_layout(tmp_path):
+    """What the zygote imports ahead follows the units some file is handed in
+    for, in each layout; a zip, unopened, counts as every unit."""
+    from pathlib import Path
+
+    real = load_course(Path(__file__).resolve().parents[1])
+    units = list(real.units)
+    folders = tmp_path / "folders"
+    (folders / "ana").mkdir(parents=True)
+    (folders / "ana" / "tensors.py").write_text("x = 1\n")
+    (folders / "ana" / "notes.txt").write_text("training.py")
+    (folders / "ben").mkdir()
+    (folders / "ben" / "autograd_basics.ipynb").write_text("{}")
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    (lms / "smithjane_1001_5001_training-1.py").write_text("x = 1\n")
+    nbgrader = tmp_path / "nb"
+    (nbgrader / "submitted" / "cy" / "ps1").mkdir(parents=True)
+    (nbgrader / "submitted" / "cy" / "ps1" / "losses_optimizers.ipynb").write_text("{}")
+    (nbgrader / "source" / "ps1").mkdir(parents=True)
+    (nbgrader / "source" / "ps1" / "data.ipynb").write_text("{}")  # the instructor's, handed in by no one
+    zipped = tmp_path / "class.zip"
+    zipped.write_bytes(b"PK\x05\x06" + bytes(18))
+
+    def names(root, among=units):
+        return [u.name for u in units_handed_in(root, real, among)]
+
+    assert names(folders) == ["01_tensors", "04_autograd"]
+    assert names(lms) == ["12_training"]
+    assert names(nbgrader) == ["10_losses_optimizers"]
+    assert names(folders, [real.unit("04_autograd"), real.unit("12_training")]) == ["04_autograd"]
+    assert names(zipped) == [u.name for u in units]

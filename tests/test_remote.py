@@ -367,6 +367,30 @@ def test_what_a_unit_needs_beyond_torch_is_known_from_its_code():
     assert warm_extras([course.unit("01_tensors")]) == ()
 
 
+def test_a_unit_no_one_handed_in_asks_for_no_extra_imports(monkeypatch, tmp_path):
+    """Extras follow the units with a file: a class that handed in unit 01
+    alone, graded on all units, does not wait for dynamo and sympy (most of a
+    second, in the zygote and the grader) because the course has unit 10."""
+    from autograder import runner
+    from autograder.jobs import Job
+    from autograder.run_settings import RunSettings
+    from autograder.units import load_course
+
+    course = load_course(Path(__file__).resolve().parent.parent)
+    tensors, optim = course.unit("01_tensors"), course.unit("10_losses_optimizers")
+    asked = []
+    for name in ("ready", "warm_torch"):
+        real = getattr(runner, name)
+        monkeypatch.setattr(runner, name, lambda *a, _real=real, _name=name: asked.append((_name, a[-1])) or _real(*a))
+    jobs = [Job("ana", tensors, tensors.solution), Job("ana", optim, None, "missing: no file"),
+            Job("ben", tensors, tensors.solution), Job("ben", optim, None, "missing: no file")]
+    rows = runner.run_jobs(course, jobs, RunSettings(seed=1, workers=1, which="hidden"))
+    assert asked and all(extras == () for _, extras in asked), asked
+    checks = [r for r in rows if r["kind"] == "check"]
+    assert all(r["status"] == "passed" for r in checks if r["unit"] == "01_tensors")
+    assert {(r["status"], r["message"]) for r in checks if r["unit"] == optim.name} == {("error", "not graded: missing: no file")}
+
+
 def test_what_the_grader_needs_beyond_torch_is_known_from_its_checks():
     """The grader's own extras: its checks' names, and the reference's where
     they call it. Unit 06's students build optimizers, its checks do not."""

@@ -39,13 +39,14 @@ def _bar(total_label: str) -> Progress:
     )  # fmt: skip
 
 
-def _prestart_zygote(c: Course, units: list[Unit]) -> None:
+def _prestart_zygote(c: Course, units: list[Unit], submissions: Path | None = None) -> None:
     """Start the sandbox zygote now, before this process imports the engine.
 
     The launch is the one ``runner`` will ask for (a run of one worker on this
     course), so it is taken over there; a different one is stopped. It is
     told what the units need beyond torch (``units.warm_extras``: sympy,
-    dynamo), to import while it waits rather than leave it to each sandbox.
+    dynamo), to import while it waits rather than leave it to each sandbox:
+    of a class's ``submissions``, the units some file is handed in for.
     Commands pick their units first: a wrong name is told at once, not after
     an import of torch.
     """
@@ -61,6 +62,10 @@ def _prestart_zygote(c: Course, units: list[Unit]) -> None:
         zygote = prestart(launch)
         # Read off the units' code once it is on its way (0.1 s for all twelve):
         # the zygote imports torch first in any case.
+        if submissions is not None:
+            from autograder.intake import units_handed_in
+
+            units = units_handed_in(submissions, c, units)
         extras = warm_extras(units)
         if extras:
             zygote.deepen(extras)

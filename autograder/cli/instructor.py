@@ -41,7 +41,7 @@ def grade(submissions: Path, out: Path, workers: int | None, devices: str | None
 
     scheduler = scheduler_address(scheduler)
     if not scheduler:  # the first worker's zygote: its import of torch overlaps ours
-        _prestart_zygote(c, units)
+        _prestart_zygote(c, units, submissions)
     from autograder.grading import grade_class
     from autograder.late import LatePolicy, load_extensions, parse_time
     from autograder.report import class_table
