@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -118,10 +117,6 @@ class Gradebook:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _meta.create_all(self.engine)
         _add_missing_columns(self.engine)
-
-    @staticmethod
-    def default_url(out: Path) -> str:
-        return f"sqlite:///{(out / 'gradebook.db').resolve()}"
 
     def start_run(self, seed: int, settings: dict) -> int:
         with self.engine.begin() as db:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.grading import grade_class
+from autograder.grading import default_gradebook_url, grade_class
 from autograder.runner import RunSettings
 from autograder.units import load_course
 from tests.test_hostile import FIXTURE, SOLVED
@@ -117,7 +117,7 @@ def test_what_a_run_said_of_a_grading_survives_a_resumed_run(tmp_path):
         (subs / name / "toy.py").write_text(SOLVED)
     course = load_course(FIXTURE)
     jobs = discover(course, subs, list(course.units), tmp_path / "staging").jobs
-    book = Gradebook(Gradebook.default_url(tmp_path))
+    book = Gradebook(default_gradebook_url(tmp_path))
     run = book.start_run(1, {})
     said = [{"kind": "note", "student": "amy", "unit": "01_toy", "text": "cell 3 raised NameError: skipped"},
             {"kind": "problem", "student": "bo", "unit": "01_toy", "text": "its worker died, twice; not tried a third time"}]  # fmt: skip
@@ -136,7 +136,7 @@ def test_a_class_larger_than_a_query_batch_is_found_whole(tmp_path):
 
     unit = load_course(FIXTURE).units[0]
     jobs = [Job(f"s{i:04d}", unit, None, problem="missing") for i in range(1100)]
-    book = Gradebook(Gradebook.default_url(tmp_path))
+    book = Gradebook(default_gradebook_url(tmp_path))
     run = book.start_run(1, {})
     said = [{"kind": "check", "student": j.student, "unit": unit.name, "check": "c", "exercise": "e", "device": "cpu",
              "status": "failed", "max_points": 1.0, "message": f"said to {j.student}", "trap": None} for j in jobs]  # fmt: skip
