@@ -127,6 +127,25 @@ def test_grade_writes_json_and_csv(course, tmp_path):
     assert [(r["student"], r["01_toy"], r["total"]) for r in rows] == [("amy", "4", "4"), ("bob", "0", "0")]
 
 
+def test_grade_warms_the_zygote_for_the_units_handed_in(tmp_path, monkeypatch):
+    """Graded on all units, a class that handed in unit 01 alone does not
+    have its zygote import dynamo and sympy for units 04 and 10."""
+    from pathlib import Path
+
+    from autograder.zygote import Zygote
+
+    root = Path(__file__).resolve().parents[1]
+    asked = []
+    monkeypatch.setattr(Zygote, "deepen", lambda self, extras: asked.append(extras))
+    (tmp_path / "subs" / "ana").mkdir(parents=True)
+    shutil.copy(root / "solutions" / "01_tensors" / "tensors.py", tmp_path / "subs" / "ana")
+    result = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--workers", "1", "--seed", "5", "--course", str(root))
+    assert result.exit_code == 0, result.output
+    assert asked == []
+    doc = json.loads((tmp_path / "out" / "grades.json").read_text())
+    assert doc["students"]["ana"]["units"]["01_tensors"]["score"] == doc["students"]["ana"]["units"]["01_tensors"]["max_score"]
+
+
 def test_broken_unit_is_reported_not_fatal(course):
     """A unit whose metadata is broken is listed with the reason; the others still work."""
     broken = course / "assignments" / "02_broken"

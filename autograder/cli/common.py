@@ -62,11 +62,11 @@ def _prestart_zygote(c: Course, units: list[Unit], submissions: Path | None = No
         zygote = prestart(launch)
         # Read off the units' code once it is on its way (0.1 s for all twelve):
         # the zygote imports torch first in any case.
-        if submissions is not None:
+        extras = warm_extras(units)
+        if extras and submissions is not None:
             from autograder.intake import units_handed_in
 
-            units = units_handed_in(submissions, c, units)
-        extras = warm_extras(units)
+            extras = warm_extras(units_handed_in(submissions, c, units))
         if extras:
             zygote.deepen(extras)
 
