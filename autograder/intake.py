@@ -86,7 +86,8 @@ def discover(course: Course, root: Path, units: list[Unit], staging: Path) -> In
 
 def units_handed_in(root: Path, course: Course, units: list[Unit]) -> list[Unit]:
     """Of ``units``, those a file under ``root`` is handed in for, by the files'
-    names alone (nothing is read or copied; a zip counts as all of them).
+    names (the files are neither read nor copied; a zip, unopened, counts as
+    all of them).
 
     For what a run's zygote imports ahead (``units.warm_extras``) before the
     intake proper: a class that handed in unit 01 only does not wait for the
