@@ -158,18 +158,19 @@ class Gradebook:
             fresh = [(job, key) for job, key in zip(jobs, keys) if key not in stored]  # graded by an earlier run meanwhile: never twice
             if not fresh:
                 return
+            said = [by_job.get(key[:2], []) for _, key in fresh]
             # One statement per table for the whole chunk: a statement per job cost more than the rows themselves.
             ids = db.execute(gradings.insert().returning(gradings.c.id, sort_by_parameter_order=True), [
                 {"run_id": run_id, "student": key[0], "unit": key[1], "content_hash": key[2], "checks_hash": key[3],
                  "source": printable(str(job.origin or job.source)) if job.source else None, "problem": job.problem or None,
-                 "graded_at": _now(), "zeroed": _zeroed(by_job.get(key[:2], [])), "notes": _notes(by_job.get(key[:2], []))}
-                for job, key in fresh
+                 "graded_at": _now(), "zeroed": _zeroed(mine), "notes": _notes(mine)}
+                for (job, key), mine in zip(fresh, said)
             ]).scalars().all()  # fmt: skip
             rows = [
                 {"grading_id": gid, "check_name": r["check"], "exercise": r["exercise"], "device": r["device"],
                  "status": r["status"], "max_points": r["max_points"], "message": r["message"], "trap": r["trap"],
                  "seconds": r.get("seconds", 0.0), "worker": r.get("worker")}
-                for gid, (_, key) in zip(ids, fresh) for r in by_job.get(key[:2], []) if r["kind"] == "check"
+                for gid, mine in zip(ids, said) for r in mine if r["kind"] == "check"
             ]  # fmt: skip
             if rows:
                 db.execute(results.insert(), rows)

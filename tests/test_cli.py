@@ -134,16 +134,47 @@ def test_grade_warms_the_zygote_for_the_units_handed_in(tmp_path, monkeypatch):
 
     from autograder.zygote import Zygote
 
+    from autograder import zygote
+
     root = Path(__file__).resolve().parents[1]
-    asked = []
+    asked, started = [], []
     monkeypatch.setattr(Zygote, "deepen", lambda self, extras: asked.append(extras))
+    real_prestart = zygote.prestart
+    monkeypatch.setattr(zygote, "prestart", lambda launch: started.append(launch) or real_prestart(launch))
     (tmp_path / "subs" / "ana").mkdir(parents=True)
     shutil.copy(root / "solutions" / "01_tensors" / "tensors.py", tmp_path / "subs" / "ana")
     result = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--workers", "1", "--seed", "5", "--course", str(root))
     assert result.exit_code == 0, result.output
-    assert asked == []
+    assert started and asked == []  # started early, and not asked for what no file needs
     doc = json.loads((tmp_path / "out" / "grades.json").read_text())
     assert doc["students"]["ana"]["units"]["01_tensors"]["score"] == doc["students"]["ana"]["units"]["01_tensors"]["max_score"]
+
+
+def test_the_early_zygote_is_asked_for_what_the_files_handed_in_need(tmp_path, monkeypatch):
+    """Both ways, without starting a zygote: unit 10 handed in asks for the
+    optimizers' and autograd's imports, unit 01 alone for nothing."""
+    from pathlib import Path
+
+    from autograder import confinement, zygote
+    from autograder.cli.common import _prestart_zygote
+    from autograder.units import load_course
+
+    real = load_course(Path(__file__).resolve().parents[1])
+    asked = []
+
+    class Recorder:
+        def deepen(self, extras):
+            asked.append(extras)
+
+    monkeypatch.setattr(confinement, "bwrap_status", lambda: ("bwrap", ""))
+    monkeypatch.setattr(confinement, "plan", lambda *a, **k: None)
+    monkeypatch.setattr(zygote, "prestart", lambda launch: Recorder())
+    for student, module in (("ana", "tensors.py"), ("ben", "losses_optimizers.py")):
+        (tmp_path / student / student).mkdir(parents=True)
+        (tmp_path / student / student / module).write_text("x = 1\n")
+    _prestart_zygote(real, list(real.units), tmp_path / "ana")
+    _prestart_zygote(real, list(real.units), tmp_path / "ben")
+    assert asked == [("optimizers", "autograd")]
 
 
 def test_broken_unit_is_reported_not_fatal(course):
